@@ -1,0 +1,512 @@
+/**
+ * One node's logic, without I/O: the ledger state, the mempool, the consensus machine and block
+ * sync, driven by whoever hosts it (the real node, or the simulator). Like etcd raft's RawNode it
+ * is synchronous and single-threaded: each call returns effects, which the host carries out in
+ * order. The clock arrives as an argument; nothing here reads one.
+ *
+ * Effects that persist come before the effects that depend on them: a `persist-wal` must be
+ * durable before the next `send`, and a `persist-entry` marked durable before the submitter is
+ * told its entry was accepted.
+ */
+import { buildBlock, verifyBlock } from '../ledger/block.ts'
+import type { Keypair, Verifier } from '../ledger/crypto.ts'
+import { blockHash, ledgerId } from '../ledger/hashing.ts'
+import { thresholdsFor } from '../ledger/quorum.ts'
+import { entryBodyError } from '../ledger/rules.ts'
+import {
+  commitError,
+  signEntry,
+  verifyEntry,
+  verifyProposal,
+  verifyVote,
+} from '../ledger/signing.ts'
+import type { Execution } from '../ledger/state.ts'
+import { LedgerState } from '../ledger/state.ts'
+import type {
+  Block,
+  Commit,
+  EntryBody,
+  EntryOutcome,
+  Genesis,
+  Hash,
+  NodeId,
+  SignedEntry,
+} from '../ledger/types.ts'
+import { initialState, step } from './machine.ts'
+import { ENTRY_BATCH, SYNC_BATCH, type SyncedBlock, type WireMessage } from './messages.ts'
+import { missingFrom } from './proposer.ts'
+import { type Timing, timeoutMs } from './timing.ts'
+import type { ConsensusState, Effect, Input, Timeout, WalRecord } from './types.ts'
+
+export type ReplicaTimer =
+  | { readonly kind: 'consensus'; readonly timeout: Timeout }
+  | { readonly kind: 'relay' }
+  | { readonly kind: 'flush' }
+
+export type ReplicaEffect =
+  | { readonly type: 'persist-wal'; readonly wal: WalRecord }
+  | { readonly type: 'persist-entry'; readonly entry: SignedEntry; readonly durable: boolean }
+  | { readonly type: 'persist-block'; readonly block: Block; readonly commit: Commit }
+  /** `to: null` is every peer. */
+  | { readonly type: 'send'; readonly to: NodeId | null; readonly message: WireMessage }
+  | { readonly type: 'schedule'; readonly timer: ReplicaTimer; readonly afterMs: number }
+  | {
+      readonly type: 'committed'
+      readonly block: Block
+      readonly hash: Hash
+      readonly commit: Commit
+      readonly outcomes: readonly EntryOutcome[]
+    }
+  /** A peer sent something that fails verification: the network layer penalises it. */
+  | { readonly type: 'misbehaviour'; readonly peer: NodeId; readonly reason: string }
+  | { readonly type: 'equivocation'; readonly validator: NodeId; readonly height: number }
+
+/** Reads committed blocks back, to serve block sync. */
+export interface ChainReader {
+  block(height: number): SyncedBlock | null
+}
+
+/** What the disk kept across a restart. */
+export interface Recovered {
+  readonly blocks: readonly SyncedBlock[]
+  readonly wal: WalRecord | null
+  readonly entries: readonly SignedEntry[]
+}
+
+export interface ReplicaInit {
+  readonly keypair: Keypair
+  readonly genesis: Genesis
+  readonly timing: Timing
+  readonly verifier: Verifier
+  readonly chain: ChainReader
+  readonly recovered?: Recovered
+  readonly maxBlockEntries?: number
+  /** Wait for entries before starting a height (the default); off, every height starts at once. */
+  readonly waitForWork?: boolean
+}
+
+export type SubmitResult =
+  | { readonly ok: true; readonly id: Hash; readonly effects: readonly ReplicaEffect[] }
+  | { readonly ok: false; readonly error: string }
+
+/** Messages kept for the next height while this one finishes: enough for a few rounds of votes. */
+const FUTURE_BUFFER = 1_024
+
+export class Replica {
+  readonly id: NodeId
+  readonly ledger: Hash
+  private readonly init: ReplicaInit
+  private state: LedgerState
+  private machine: ConsensusState
+  private lastCommit: Commit | null = null
+  /** The last committed block: its recorded commit decides who is passed over next. */
+  private lastBlock: Block | null = null
+  private pendingWal: WalRecord | null
+  /** Entries waiting for a block, in arrival order, with the time they arrived. */
+  private readonly mempool = new Map<Hash, { entry: SignedEntry; since: number }>()
+  private outbox: SignedEntry[] = []
+  private flushScheduled = false
+  /** Verification results of this height's proposed blocks, by block hash. */
+  private checked = new Map<Hash, Execution | null>()
+  private future: { from: NodeId; message: Extract<WireMessage, { type: 'proposal' | 'vote' }> }[] =
+    []
+  private readonly lastSyncAsk = new Map<NodeId, number>()
+  private readonly lastSyncPush = new Map<NodeId, number>()
+  private effects: ReplicaEffect[] = []
+  private inputs: Input[] = []
+  private now = 0
+
+  constructor(init: ReplicaInit) {
+    this.init = init
+    this.id = init.keypair.id
+    this.ledger = ledgerId(init.genesis)
+    this.state = LedgerState.fromGenesis(init.genesis)
+    this.machine = initialState({
+      ledger: this.ledger,
+      signer: init.keypair,
+      thresholds: thresholdsFor(init.genesis.faultModel),
+      waitForWork: init.waitForWork ?? true,
+    })
+    const rec = init.recovered
+    for (const b of rec?.blocks ?? []) {
+      this.state.apply(b.block)
+      this.lastBlock = b.block
+      this.lastCommit = b.commit
+    }
+    this.pendingWal = rec?.wal ?? null
+    for (const e of rec?.entries ?? []) {
+      if (!this.state.isCommitted(e.id)) this.mempool.set(e.id, { entry: e, since: 0 })
+    }
+  }
+
+  /** The last committed height. */
+  get height(): number {
+    return this.state.height
+  }
+
+  get ledgerState(): LedgerState {
+    return this.state
+  }
+
+  get consensus(): ConsensusState {
+    return this.machine
+  }
+
+  get pending(): number {
+    return this.mempool.size
+  }
+
+  /** Boots the node: consensus starts at the next height, and waiting entries go out again. */
+  start(now: number): ReplicaEffect[] {
+    this.now = now
+    this.schedule({ kind: 'relay' }, this.init.timing.relayMs)
+    this.enterNextHeight()
+    if (this.mempool.size > 0) this.relay(true)
+    return this.drain()
+  }
+
+  /**
+   * An entry from this node's user. It is signed, then persisted durably before anything else:
+   * the caller acknowledges it only once the effects up to that write are done.
+   */
+  submit(body: EntryBody, now: number, nonce: number): SubmitResult {
+    this.now = now
+    const error = entryBodyError(body)
+    if (error !== null) return { ok: false, error }
+    if (!Number.isSafeInteger(nonce) || nonce < 0) return { ok: false, error: 'bad nonce' }
+    const entry = signEntry(this.init.keypair, {
+      ledger: this.ledger,
+      author: this.id,
+      nonce,
+      time: Math.floor(now),
+      body,
+    })
+    if (this.mempool.has(entry.id) || this.state.isCommitted(entry.id)) {
+      return { ok: true, id: entry.id, effects: [] }
+    }
+    this.effects.push({ type: 'persist-entry', entry, durable: true })
+    this.admit(entry)
+    this.outbox.push(entry)
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      this.schedule({ kind: 'flush' }, this.init.timing.batchMs)
+    }
+    return { ok: true, id: entry.id, effects: this.drain() }
+  }
+
+  receive(from: NodeId, message: WireMessage, now: number): ReplicaEffect[] {
+    this.now = now
+    switch (message.type) {
+      case 'entries':
+        this.receiveEntries(from, message.entries)
+        break
+      case 'proposal':
+      case 'vote':
+        this.receiveConsensus(from, message)
+        break
+      case 'sync-request':
+        this.serveSync(from, message.from)
+        break
+      case 'sync-response':
+        this.applySync(from, message.tip, message.blocks)
+        break
+    }
+    return this.drain()
+  }
+
+  fire(timer: ReplicaTimer, now: number): ReplicaEffect[] {
+    this.now = now
+    switch (timer.kind) {
+      case 'consensus':
+        this.feed({ type: 'timeout', timeout: timer.timeout })
+        break
+      case 'relay':
+        this.relay(false)
+        this.schedule({ kind: 'relay' }, this.init.timing.relayMs)
+        break
+      case 'flush':
+        this.flushScheduled = false
+        this.flush()
+        break
+    }
+    return this.drain()
+  }
+
+  /** The connection to a peer closed (its process died, or it left). */
+  peerLost(peer: NodeId, now: number): ReplicaEffect[] {
+    this.now = now
+    this.feed({ type: 'peer-lost', peer })
+    return this.drain()
+  }
+
+  private receiveEntries(from: NodeId, entries: readonly SignedEntry[]): void {
+    for (const e of entries) {
+      if (this.mempool.has(e.id) || this.state.isCommitted(e.id)) continue
+      const error =
+        e.entry.ledger !== this.ledger
+          ? 'entry of another ledger'
+          : verifyEntry(this.init.verifier, e)
+      if (error !== null) {
+        this.effects.push({ type: 'misbehaviour', peer: from, reason: error })
+        continue
+      }
+      this.effects.push({ type: 'persist-entry', entry: e, durable: false })
+      this.admit(e)
+    }
+  }
+
+  private admit(entry: SignedEntry): void {
+    const wasEmpty = this.mempool.size === 0
+    this.mempool.set(entry.id, { entry, since: this.now })
+    if (wasEmpty) this.feed({ type: 'work' })
+  }
+
+  private flush(): void {
+    while (this.outbox.length > 0) {
+      const batch = this.outbox.splice(0, ENTRY_BATCH)
+      this.effects.push({ type: 'send', to: null, message: { type: 'entries', entries: batch } })
+    }
+  }
+
+  // Gossip is best effort: entries still waiting after a while go out again, whoever wrote them,
+  // so an entry that reached one peer before its author died is not stranded there.
+  private relay(all: boolean): void {
+    const due: SignedEntry[] = []
+    for (const { entry, since } of this.mempool.values()) {
+      if (all || this.now - since >= this.init.timing.relayMs) due.push(entry)
+    }
+    for (let i = 0; i < due.length; i += ENTRY_BATCH) {
+      this.effects.push({
+        type: 'send',
+        to: null,
+        message: { type: 'entries', entries: due.slice(i, i + ENTRY_BATCH) },
+      })
+    }
+  }
+
+  private receiveConsensus(
+    from: NodeId,
+    message: Extract<WireMessage, { type: 'proposal' | 'vote' }>,
+  ): void {
+    const height =
+      message.type === 'proposal' ? message.proposal.proposal.height : message.vote.vote.height
+    const current = this.state.height + 1
+    if (height < current) {
+      this.pushSync(from, height)
+      return
+    }
+    if (height > current) {
+      if (height === current + 1 && this.future.length < FUTURE_BUFFER) {
+        this.future.push({ from, message })
+      }
+      this.askSync(from)
+      return
+    }
+    if (message.type === 'vote') {
+      if (!verifyVote(this.init.verifier, message.vote)) {
+        this.effects.push({ type: 'misbehaviour', peer: from, reason: 'bad vote signature' })
+        return
+      }
+      this.feed({ type: 'vote', vote: message.vote })
+      return
+    }
+    const sp = message.proposal
+    if (!verifyProposal(this.init.verifier, sp)) {
+      this.effects.push({ type: 'misbehaviour', peer: from, reason: 'bad proposal signature' })
+      return
+    }
+    this.feed({ type: 'proposal', proposal: sp, valid: this.check(sp.block) !== null })
+  }
+
+  /** Verifies a block proposed for the current height, once per block. */
+  private check(block: Block): Execution | null {
+    const hash = blockHash(block.header)
+    const cached = this.checked.get(hash)
+    if (cached !== undefined) return cached
+    const result = verifyBlock(this.state, block, this.init.verifier)
+    const execution = result.ok ? result.execution : null
+    this.checked.set(hash, execution)
+    return execution
+  }
+
+  private askSync(peer: NodeId): void {
+    const last = this.lastSyncAsk.get(peer)
+    if (last !== undefined && this.now - last < this.init.timing.syncRetryMs) return
+    this.lastSyncAsk.set(peer, this.now)
+    this.effects.push({
+      type: 'send',
+      to: peer,
+      message: { type: 'sync-request', from: this.state.height + 1 },
+    })
+  }
+
+  // A peer still voting on a height we have decided may have missed the precommits: send it the
+  // blocks it lacks rather than wait for it to notice.
+  private pushSync(peer: NodeId, height: number): void {
+    const last = this.lastSyncPush.get(peer)
+    if (last !== undefined && this.now - last < this.init.timing.syncRetryMs) return
+    this.lastSyncPush.set(peer, this.now)
+    this.serveSync(peer, height)
+  }
+
+  private serveSync(peer: NodeId, from: number): void {
+    const blocks: SyncedBlock[] = []
+    for (let h = Math.max(1, from); h <= this.state.height && blocks.length < SYNC_BATCH; h++) {
+      const b = this.init.chain.block(h)
+      if (b === null) break
+      blocks.push(b)
+    }
+    if (blocks.length === 0) return
+    this.effects.push({
+      type: 'send',
+      to: peer,
+      message: { type: 'sync-response', tip: this.state.height, blocks },
+    })
+  }
+
+  private applySync(from: NodeId, tip: number, blocks: readonly SyncedBlock[]): void {
+    let applied = false
+    for (const { block, commit } of blocks) {
+      const h = block.header.height
+      if (h <= this.state.height) continue
+      if (h !== this.state.height + 1) break
+      const error = this.syncedBlockError(block, commit)
+      if (error !== null) {
+        this.effects.push({ type: 'misbehaviour', peer: from, reason: `sync: ${error}` })
+        break
+      }
+      this.commitBlock(block, commit)
+      applied = true
+    }
+    if (!applied) return
+    this.enterNextHeight()
+    if (tip > this.state.height) {
+      this.lastSyncAsk.delete(from)
+      this.askSync(from)
+    }
+  }
+
+  private syncedBlockError(block: Block, commit: Commit): string | null {
+    const hash = blockHash(block.header)
+    if (commit.height !== block.header.height || commit.blockHash !== hash) {
+      return `commit is for ${commit.height}/${commit.blockHash.slice(0, 8)}, not this block`
+    }
+    const bad = commitError(
+      this.init.verifier,
+      commit,
+      this.state.validators(),
+      this.init.genesis.faultModel,
+      this.ledger,
+    )
+    if (bad !== null) return bad
+    const checked = verifyBlock(this.state, block, this.init.verifier)
+    if (!checked.ok) return checked.error
+    this.checked.set(hash, checked.execution)
+    return null
+  }
+
+  /** Steps the machine with one input and everything its effects feed back, in order. */
+  private feed(input: Input): void {
+    this.inputs.push(input)
+    if (this.inputs.length > 1) return // already draining
+    while (this.inputs.length > 0) {
+      const next = this.inputs[0]!
+      const t = step(this.machine, next)
+      this.machine = t.state
+      for (const e of t.effects) this.carryOut(e)
+      this.inputs.shift()
+    }
+  }
+
+  private carryOut(e: Effect): void {
+    switch (e.type) {
+      case 'persist':
+        this.effects.push({ type: 'persist-wal', wal: e.wal })
+        break
+      case 'broadcast-proposal':
+        this.effects.push({
+          type: 'send',
+          to: null,
+          message: { type: 'proposal', proposal: e.proposal },
+        })
+        break
+      case 'broadcast-vote':
+        this.effects.push({ type: 'send', to: null, message: { type: 'vote', vote: e.vote } })
+        break
+      case 'schedule':
+        this.schedule(
+          { kind: 'consensus', timeout: e.timeout },
+          timeoutMs(e.timeout, this.init.timing),
+        )
+        break
+      case 'get-value': {
+        const { block, execution } = buildBlock({
+          state: this.state,
+          candidates: [...this.mempool.values()].map((m) => m.entry),
+          proposer: this.id,
+          round: e.round,
+          time: Math.floor(this.now),
+          lastCommit: this.lastCommit,
+          ...(this.init.maxBlockEntries === undefined
+            ? {}
+            : { maxEntries: this.init.maxBlockEntries }),
+        })
+        this.checked.set(blockHash(block.header), execution)
+        this.inputs.push({ type: 'value', height: e.height, round: e.round, block })
+        break
+      }
+      case 'decide':
+        this.commitBlock(e.block, e.commit)
+        this.enterNextHeight()
+        break
+      case 'equivocation':
+        this.effects.push({ type: 'equivocation', validator: e.validator, height: e.height })
+        break
+    }
+  }
+
+  private commitBlock(block: Block, commit: Commit): void {
+    const hash = blockHash(block.header)
+    const outcomes = this.state.apply(block, this.checked.get(hash) ?? undefined)
+    this.lastCommit = commit
+    this.lastBlock = block
+    for (const o of outcomes) this.mempool.delete(o.id)
+    this.effects.push({ type: 'persist-block', block, commit })
+    this.effects.push({ type: 'committed', block, hash, commit, outcomes })
+  }
+
+  /** Starts consensus on the height after the last committed block. */
+  private enterNextHeight(): void {
+    const height = this.state.height + 1
+    const validators = this.state.validators()
+    const signers = this.lastBlock?.lastCommit?.signatures.map((s) => s.validator) ?? null
+    const wal = this.pendingWal?.height === height ? this.pendingWal : undefined
+    if (this.pendingWal !== null && this.pendingWal.height <= height) this.pendingWal = null
+    this.checked = new Map()
+    this.feed({
+      type: 'start-height',
+      height,
+      validators,
+      passOver: missingFrom(validators, signers),
+      wal,
+    })
+    const buffered = this.future
+    this.future = []
+    for (const f of buffered) {
+      if (f.message.type === 'proposal' || f.message.type === 'vote') {
+        this.receiveConsensus(f.from, f.message)
+      }
+    }
+    if (this.mempool.size > 0) this.feed({ type: 'work' })
+  }
+
+  private schedule(timer: ReplicaTimer, afterMs: number): void {
+    this.effects.push({ type: 'schedule', timer, afterMs })
+  }
+
+  private drain(): ReplicaEffect[] {
+    const out = this.effects
+    this.effects = []
+    return out
+  }
+}

@@ -1,0 +1,12 @@
+/** The public surface of core/ledger. */
+export * from './amount.ts'
+export * from './block.ts'
+export * from './crypto.ts'
+export * from './encoding.ts'
+export * from './hashing.ts'
+export * from './hex.ts'
+export * from './quorum.ts'
+export * from './rules.ts'
+export * from './signing.ts'
+export * from './state.ts'
+export * from './types.ts'
