@@ -88,6 +88,9 @@ export function walOf(state: ConsensusState): WalRecord {
   }
 }
 
+/** Distinct votes kept per validator, round and type: one, plus what an equivocator adds. */
+const MAX_VOTES_PER_VALIDATOR = 4
+
 const EMPTY_ROUND: RoundVotes = { proposal: null, prevotes: new Map(), precommits: new Map() }
 
 /** A mutable working copy of one state for the length of one step. */
@@ -313,7 +316,7 @@ class Draft {
     if (known === undefined || (!known.valid && valid)) {
       this.blocks.set(p.blockHash, { block: sp.block, valid })
     }
-    this.wake(p.round)
+    this.wake()
   }
 
   private receiveVote(sv: SignedVote): void {
@@ -322,22 +325,26 @@ class Draft {
     if (!this.weights.has(v.validator)) return
     const rv = this.roundVotes(v.round)
     const votes = v.type === 'prevote' ? rv.prevotes : rv.precommits
-    const earlier = votes.get(v.validator)
-    if (earlier !== undefined) {
-      if (earlier.vote.value !== v.value) this.evidence(v.validator, v.round, v.type)
-      return
+    const earlier = votes.get(v.validator) ?? []
+    if (earlier.some((e) => e.vote.value === v.value)) return
+    if (earlier.length > 0) {
+      this.evidence(v.validator, v.round, v.type)
+      // A second value is kept only if it names a block we know (or nil), so an equivocator
+      // cannot fill our memory with made-up hashes.
+      const known = v.value === null || this.blocks.has(v.value)
+      if (!known || earlier.length >= MAX_VOTES_PER_VALIDATOR) return
     }
     const next = new Map(votes)
-    next.set(v.validator, sv)
+    next.set(v.validator, [...earlier, sv])
     this.rounds.set(
       v.round,
       v.type === 'prevote' ? { ...rv, prevotes: next } : { ...rv, precommits: next },
     )
-    this.wake(v.round)
+    this.wake()
   }
 
   // Leaving idle: any message of this height means a peer has started it.
-  private wake(_round: number): void {
+  private wake(): void {
     if (this.step === 'idle') this.startRound(0)
   }
 
@@ -370,10 +377,8 @@ class Draft {
           if (v.vote.round >= this.round - 1) this.effects.push({ type: 'broadcast-vote', vote: v })
         }
         // The polka behind our valid block, so a peer that lost it can follow a re-proposal.
-        for (const v of this.validPolka) {
-          if (v.vote.validator !== this.config.signer.id) {
-            this.effects.push({ type: 'broadcast-vote', vote: v })
-          }
+        if (this.validRound < this.round - 1) {
+          for (const v of this.validPolka) this.effects.push({ type: 'broadcast-vote', vote: v })
         }
         this.schedule('rebroadcast', 0)
         break
@@ -403,7 +408,7 @@ class Draft {
         const known = this.blocks.get(value)
         if (known === undefined || !known.valid) continue
         if (!this.hasQuorum(this.weightFor(rv.precommits, value))) continue
-        const votes = [...rv.precommits.values()].filter((v) => v.vote.value === value)
+        const votes = votesFor(rv.precommits, value)
         this.step = 'decided'
         this.effects.push({
           type: 'decide',
@@ -466,7 +471,7 @@ class Draft {
       this.fired.add('L36')
       this.validBlock = known.block
       this.validRound = this.round
-      this.validPolka = [...rv.prevotes.values()].filter((v) => v.vote.value === value)
+      this.validPolka = votesFor(rv.prevotes, value)
       if (this.step === 'prevote') {
         this.lockedBlock = known.block
         this.lockedRound = this.round
@@ -564,13 +569,19 @@ class Draft {
     return exceeds(weight, this.total, this.config.thresholds.quorum)
   }
 
-  private weightFor(votes: ReadonlyMap<NodeId, SignedVote>, value: Hash | null): number {
+  // An equivocator counts for every value it voted for. Safe: in byzantine mode the quorum
+  // intersection already assumes the faulty weight votes for everything; in crash mode nobody
+  // equivocates. Needed for liveness: a node that first heard an equivocator's other vote could
+  // otherwise never see the polka that the honest nodes locked on.
+  private weightFor(votes: ReadonlyMap<NodeId, readonly SignedVote[]>, value: Hash | null): number {
     let w = 0
-    for (const [id, v] of votes) if (v.vote.value === value) w += this.weights.get(id) ?? 0
+    for (const [id, list] of votes) {
+      if (list.some((v) => v.vote.value === value)) w += this.weights.get(id) ?? 0
+    }
     return w
   }
 
-  private anyWeight(votes: ReadonlyMap<NodeId, SignedVote>): number {
+  private anyWeight(votes: ReadonlyMap<NodeId, readonly SignedVote[]>): number {
     let w = 0
     for (const id of votes.keys()) w += this.weights.get(id) ?? 0
     return w
@@ -586,8 +597,17 @@ class Draft {
   }
 }
 
-function distinctValues(votes: ReadonlyMap<NodeId, SignedVote>): Set<Hash | null> {
+function distinctValues(votes: ReadonlyMap<NodeId, readonly SignedVote[]>): Set<Hash | null> {
   const values = new Set<Hash | null>()
-  for (const v of votes.values()) values.add(v.vote.value)
+  for (const list of votes.values()) for (const v of list) values.add(v.vote.value)
   return values
+}
+
+function votesFor(votes: ReadonlyMap<NodeId, readonly SignedVote[]>, value: Hash): SignedVote[] {
+  const out: SignedVote[] = []
+  for (const list of votes.values()) {
+    const v = list.find((x) => x.vote.value === value)
+    if (v !== undefined) out.push(v)
+  }
+  return out
 }

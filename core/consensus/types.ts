@@ -59,9 +59,12 @@ export interface KnownBlock {
 
 export interface RoundVotes {
   readonly proposal: SignedProposal | null
-  /** The first prevote of each validator in this round; a second, different one is evidence. */
-  readonly prevotes: ReadonlyMap<NodeId, SignedVote>
-  readonly precommits: ReadonlyMap<NodeId, SignedVote>
+  /**
+   * Each validator's prevotes in this round: one, unless it equivocated. An equivocator's votes
+   * all count, each for its own value (see `machine.ts`).
+   */
+  readonly prevotes: ReadonlyMap<NodeId, readonly SignedVote[]>
+  readonly precommits: ReadonlyMap<NodeId, readonly SignedVote[]>
 }
 
 export interface ConsensusConfig {

@@ -45,11 +45,17 @@ export function runSeeds(range: SeedRange): Promise<SimSummary> {
   const end = range.from + range.count
   return new Promise((resolve, reject) => {
     let running = 0
+    const all: Worker[] = []
+    const fail = (e: Error) => {
+      for (const w of all) void w.terminate()
+      reject(e)
+    }
     const workers = Math.max(1, Math.min(range.workers, Math.ceil(range.count / CHUNK)))
     for (let i = 0; i < workers; i++) {
       const worker = new Worker(new URL('./pool-worker.js', import.meta.url), {
         workerData: { faultModel: range.faultModel, nodes: range.nodes },
       })
+      all.push(worker)
       running++
       const feed = () => {
         if (next >= end) {
@@ -63,7 +69,7 @@ export function runSeeds(range: SeedRange): Promise<SimSummary> {
       worker.on('message', (replies: WorkerReply[]) => {
         for (const r of replies) {
           if ('error' in r) {
-            reject(new Error(`seed ${r.seed} threw: ${r.error}`))
+            fail(new Error(`seed ${r.seed} threw: ${r.error}`))
             return
           }
           summary.schedules++
@@ -79,7 +85,7 @@ export function runSeeds(range: SeedRange): Promise<SimSummary> {
         }
         feed()
       })
-      worker.on('error', reject)
+      worker.on('error', fail)
       worker.on('exit', () => {
         running--
         if (running === 0) {

@@ -341,7 +341,7 @@ export class World {
       )
     const bytes = encodeMessage(message)
     let other: Uint8Array | null = null
-    if (node.byzantine && to === null && (message.type === 'vote' || message.type === 'proposal')) {
+    if (node.byzantine && to === null && this.ownMessage(node, message)) {
       const twin = equivocate(node.keypair, message)
       this.observer.sent(node.index, twin, at)
       other = encodeMessage(twin)
@@ -350,6 +350,17 @@ export class World {
       const payload = other !== null && this.rng.chance(0.5) ? other : bytes
       this.transmit(node.index, t, payload, at)
     }
+  }
+
+  private ownMessage(
+    node: SimNode,
+    m: WireMessage,
+  ): m is Extract<WireMessage, { type: 'vote' | 'proposal' }> {
+    const id = node.keypair.id
+    return (
+      (m.type === 'vote' && m.vote.vote.validator === id) ||
+      (m.type === 'proposal' && m.proposal.proposal.proposer === id)
+    )
   }
 
   private transmit(from: number, to: number, bytes: Uint8Array, at: number): void {
