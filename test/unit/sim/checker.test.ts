@@ -74,8 +74,8 @@ test('no double signing is violated by two different votes of one signer in one 
       validator: kp.id,
     }),
   })
-  checker.sent(1, vote('ef'.repeat(32)), 0)
-  checker.sent(0, vote('ef'.repeat(32)), 0) // relayed by n0: the same vote, no violation
+  checker.sent(1, vote('ef'.repeat(32)))
+  checker.sent(0, vote('ef'.repeat(32))) // relayed by n0: the same vote, no violation
   assert.deepEqual(checker.violations, [])
   checker.sent(2, vote(null))
   assert.match(checker.violations[0] ?? '', /^no double signing: n1 signed prevote/)
