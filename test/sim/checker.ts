@@ -20,6 +20,7 @@ export class Checker implements WorldObserver {
   private readonly settled: Map<Hash, number>[]
   /** Votes signed by honest nodes: (node, height, round, type) → value. */
   private readonly signed = new Map<string, string>()
+  private readonly doubleSigned = new Set<string>()
   readonly acknowledged = new Map<Hash, { node: number; at: number }>()
   /** Per node, virtual time of each commit, for liveness. */
   readonly commitTimes: { height: number; round: number; at: number }[][]
@@ -81,8 +82,8 @@ export class Checker implements WorldObserver {
     const value = v.value ?? 'nil'
     const earlier = this.signed.get(key)
     if (earlier === undefined) this.signed.set(key, value)
-    else if (earlier !== value) {
-      this.signed.set(key, `${earlier}, ${value}`) // report each conflict once
+    else if (earlier !== value && !this.doubleSigned.has(key)) {
+      this.doubleSigned.add(key) // one report per conflict, however often it is relayed
       this.violate(
         `no double signing: n${node} signed ${v.type} ${earlier.slice(0, 12)} and ${value.slice(0, 12)} at height ${v.height} round ${v.round}`,
       )

@@ -78,6 +78,8 @@ test('no double signing is violated by two different votes of one signer in one 
   checker.sent(0, vote('ef'.repeat(32))) // relayed by n0: the same vote, no violation
   assert.deepEqual(checker.violations, [])
   checker.sent(2, vote(null))
+  checker.sent(0, vote(null)) // the conflict relayed again is not a second violation
+  checker.sent(1, vote('ef'.repeat(32)))
   assert.match(checker.violations[0] ?? '', /^no double signing: n1 signed prevote/)
   assert.equal(checker.violations.length, 1)
 })
