@@ -242,6 +242,7 @@ class Draft {
       }
       this.ownVotes = [...wal.votes]
       this.ownProposals = [...wal.proposals]
+      this.step = 'propose' // not idle: replaying our own messages must not start a round
       for (const p of wal.proposals) this.receiveProposal(p, true)
       for (const v of [...wal.votes, ...wal.validPolka]) this.receiveVote(v)
       this.startRound(wal.round)
@@ -301,21 +302,21 @@ class Draft {
     const p = sp.proposal
     if (p.height !== this.height || p.ledger !== this.config.ledger) return
     if (proposerFor(this.validators, this.height, p.round, this.passOver) !== p.proposer) return
+    // Whatever the round's proposal, its block may be what a quorum precommits (L49): an
+    // equivocating proposer can show us one block and the others another.
+    const known = this.blocks.get(p.blockHash)
+    if (known === undefined || (!known.valid && valid)) {
+      this.blocks.set(p.blockHash, { block: sp.block, valid })
+    }
     const rv = this.roundVotes(p.round)
     if (rv.proposal !== null) {
-      if (
-        rv.proposal.proposal.blockHash !== p.blockHash ||
-        rv.proposal.proposal.polRound !== p.polRound
-      ) {
+      const first = rv.proposal.proposal
+      if (first.blockHash !== p.blockHash || first.polRound !== p.polRound) {
         this.evidence(p.proposer, p.round, 'proposal')
       }
       return
     }
     this.rounds.set(p.round, { ...rv, proposal: sp })
-    const known = this.blocks.get(p.blockHash)
-    if (known === undefined || (!known.valid && valid)) {
-      this.blocks.set(p.blockHash, { block: sp.block, valid })
-    }
     this.wake()
   }
 

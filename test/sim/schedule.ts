@@ -173,7 +173,7 @@ function checkFounding(checker: Checker, victim: number, killedAt: number, until
 }
 
 function scheduleClients(world: World, rng: Prng, until: number): void {
-  for (let t = rng.range(100, 300); t < until; t += rng.range(30, 400)) {
+  for (let t = rng.range(100, 300); t < until; t += rng.range(60, 500)) {
     const roll = rng.next()
     const nonce = () => rng.int(0, 2 ** 48)
     const node = rng.int(0, world.nodes.length - 1)

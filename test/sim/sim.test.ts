@@ -17,31 +17,25 @@ function explain(s: SimSummary): string {
     .join('\n')
 }
 
-test(`${SEEDS} crash-mode schedules (3–5 nodes, crashes, partitions, loss) keep every invariant`, async () => {
-  const s = await runSeeds({
-    from: 1,
-    count: SEEDS,
-    faultModel: 'crash',
-    nodes: undefined,
-    workers: availableParallelism(),
-  })
-  assert.equal(s.schedules, SEEDS)
-  assert.equal(s.violations, 0, explain(s))
-  assert.ok(s.heights > SEEDS * 10, `only ${s.heights} heights committed over ${SEEDS} schedules`)
-})
+const MODES = [
+  ['crash', '3–5 nodes, crashes, partitions, loss'],
+  ['byzantine', '4–5 nodes, f equivocators, crashes, partitions, loss'],
+] as const
 
-test(`${SEEDS} byzantine-mode schedules (4–5 nodes, f equivocators) keep every invariant`, async () => {
-  const s = await runSeeds({
-    from: 1,
-    count: SEEDS,
-    faultModel: 'byzantine',
-    nodes: undefined,
-    workers: availableParallelism(),
+for (const [faultModel, what] of MODES) {
+  test(`${SEEDS} ${faultModel}-mode schedules (${what}) keep every invariant`, async () => {
+    const s = await runSeeds({
+      from: 1,
+      count: SEEDS,
+      faultModel,
+      nodes: undefined,
+      workers: availableParallelism(),
+    })
+    assert.equal(s.schedules, SEEDS)
+    assert.equal(s.violations, 0, explain(s))
+    assert.ok(s.heights > SEEDS * 10, `only ${s.heights} heights committed over ${SEEDS} schedules`)
   })
-  assert.equal(s.schedules, SEEDS)
-  assert.equal(s.violations, 0, explain(s))
-  assert.ok(s.heights > SEEDS * 10, `only ${s.heights} heights committed over ${SEEDS} schedules`)
-})
+}
 
 test('the founding scenario: of 3 nodes one dies for good and the other two keep committing', () => {
   for (const seed of [10, 20, 30, 40, 50]) {

@@ -1,0 +1,97 @@
+/** The replica's promises to its host: effects in a safe order, and bad input changes nothing. */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { SyncedBlock } from '../../../core/consensus/messages.ts'
+import { Replica, type ReplicaEffect } from '../../../core/consensus/replica.ts'
+import { LAN_TIMING } from '../../../core/consensus/timing.ts'
+import { Verifier } from '../../../core/ledger/crypto.ts'
+import { keypairs, makeGenesis, transfer } from '../ledger/helpers.ts'
+
+function single() {
+  const [kp] = keypairs(1)
+  const chain = new Map<number, SyncedBlock>()
+  const replica = new Replica({
+    keypair: kp!,
+    genesis: makeGenesis([kp!]),
+    timing: LAN_TIMING,
+    verifier: new Verifier(),
+    chain: { block: (h) => chain.get(h) ?? null },
+  })
+  const carry = (effects: readonly ReplicaEffect[]) => {
+    for (const e of effects) {
+      if (e.type === 'persist-block')
+        chain.set(e.block.header.height, { block: e.block, commit: e.commit })
+    }
+    return effects
+  }
+  carry(replica.start(0))
+  return { replica, carry }
+}
+
+test('an invalid entry is refused with a clear error and changes nothing', () => {
+  const { replica } = single()
+  const before = replica.ledgerState.stateHash
+  const result = replica.submit(transfer({ from: 'Alice' }), 10, 1)
+  assert.equal(result.ok, false)
+  assert.match(result.ok ? '' : result.error, /account "Alice" must match/)
+  assert.equal(replica.pending, 0)
+  assert.equal(replica.ledgerState.stateHash, before)
+})
+
+test('a submitted entry is made durable before any other effect, so the ack never outruns the disk', () => {
+  const { replica } = single()
+  const result = replica.submit(transfer(), 10, 1)
+  assert.ok(result.ok)
+  const first = result.effects[0]
+  assert.equal(first?.type, 'persist-entry')
+  assert.equal(first?.type === 'persist-entry' && first.durable, true)
+})
+
+test('a lone member commits its own entry at once and settles it', () => {
+  const { replica, carry } = single()
+  const result = replica.submit(transfer({ amount: 250n }), 10, 1)
+  assert.ok(result.ok)
+  const effects = carry(result.effects)
+  const committed = effects.find((e) => e.type === 'committed')
+  assert.ok(committed !== undefined && committed.type === 'committed')
+  assert.deepEqual(committed.outcomes, [{ id: result.id, status: 'committed' }])
+  assert.equal(replica.ledgerState.balance('alice', 'USD'), 250n)
+  assert.equal(replica.pending, 0)
+  // Every signed vote was persisted before it was sent.
+  const persisted = new Set<string>()
+  for (const e of effects) {
+    if (e.type === 'persist-wal')
+      for (const v of e.wal.votes) persisted.add(`${v.vote.round}/${v.vote.type}`)
+    if (e.type === 'send' && e.message.type === 'vote') {
+      const v = e.message.vote.vote
+      assert.ok(persisted.has(`${v.round}/${v.type}`), `${v.type} sent before it was persisted`)
+    }
+  }
+})
+
+test('a replica restarted from its disk resumes at the next height with its entries settled', () => {
+  const [kp] = keypairs(1)
+  const genesis = makeGenesis([kp!])
+  const chain = new Map<number, SyncedBlock>()
+  const make = (recovered?: { blocks: SyncedBlock[] }) =>
+    new Replica({
+      keypair: kp!,
+      genesis,
+      timing: LAN_TIMING,
+      verifier: new Verifier(),
+      chain: { block: (h) => chain.get(h) ?? null },
+      ...(recovered === undefined ? {} : { recovered: { ...recovered, wal: null, entries: [] } }),
+    })
+  const first = make()
+  first.start(0)
+  const result = first.submit(transfer(), 10, 1)
+  assert.ok(result.ok)
+  for (const e of result.effects) {
+    if (e.type === 'persist-block')
+      chain.set(e.block.header.height, { block: e.block, commit: e.commit })
+  }
+  const again = make({ blocks: [...chain.values()] })
+  assert.equal(again.height, first.height)
+  assert.equal(again.ledgerState.stateHash, first.ledgerState.stateHash)
+  assert.ok(again.ledgerState.isCommitted(result.id))
+})
