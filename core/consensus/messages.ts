@@ -42,6 +42,9 @@ export type WireMessage =
       readonly blocks: readonly SyncedBlock[]
     }
 
+/** The messages consensus itself signs and re-sends. */
+export type ConsensusMessage = Extract<WireMessage, { type: 'proposal' | 'vote' }>
+
 const TAGS = ['entries', 'proposal', 'vote', 'sync-request', 'sync-response'] as const
 
 export function encodeMessage(m: WireMessage): Uint8Array {

@@ -33,7 +33,13 @@ import type {
   SignedEntry,
 } from '../ledger/types.ts'
 import { initialState, step } from './machine.ts'
-import { ENTRY_BATCH, SYNC_BATCH, type SyncedBlock, type WireMessage } from './messages.ts'
+import {
+  type ConsensusMessage,
+  ENTRY_BATCH,
+  SYNC_BATCH,
+  type SyncedBlock,
+  type WireMessage,
+} from './messages.ts'
 import { missingFrom } from './proposer.ts'
 import { type Timing, timeoutMs } from './timing.ts'
 import type { ConsensusState, Effect, Input, Timeout, WalRecord } from './types.ts'
@@ -108,8 +114,7 @@ export class Replica {
   private flushScheduled = false
   /** Verification results of this height's proposed blocks, by block hash. */
   private checked = new Map<Hash, Execution | null>()
-  private future: { from: NodeId; message: Extract<WireMessage, { type: 'proposal' | 'vote' }> }[] =
-    []
+  private future: { from: NodeId; message: ConsensusMessage }[] = []
   private readonly lastSyncAsk = new Map<NodeId, number>()
   private readonly lastSyncPush = new Map<NodeId, number>()
   private effects: ReplicaEffect[] = []
@@ -284,10 +289,7 @@ export class Replica {
     }
   }
 
-  private receiveConsensus(
-    from: NodeId,
-    message: Extract<WireMessage, { type: 'proposal' | 'vote' }>,
-  ): void {
+  private receiveConsensus(from: NodeId, message: ConsensusMessage): void {
     const height =
       message.type === 'proposal' ? message.proposal.proposal.height : message.vote.vote.height
     const current = this.state.height + 1
@@ -492,11 +494,7 @@ export class Replica {
     })
     const buffered = this.future
     this.future = []
-    for (const f of buffered) {
-      if (f.message.type === 'proposal' || f.message.type === 'vote') {
-        this.receiveConsensus(f.from, f.message)
-      }
-    }
+    for (const f of buffered) this.receiveConsensus(f.from, f.message)
     if (this.mempool.size > 0) this.feed({ type: 'work' })
   }
 

@@ -4,7 +4,12 @@
  * The replicas are the real ones (`core/consensus/replica.ts` over the real ledger); only time,
  * the wire and the disk are simulated.
  */
-import { decodeMessage, encodeMessage, type WireMessage } from '../../core/consensus/messages.ts'
+import {
+  type ConsensusMessage,
+  decodeMessage,
+  encodeMessage,
+  type WireMessage,
+} from '../../core/consensus/messages.ts'
 import { Replica, type ReplicaEffect, type ReplicaTimer } from '../../core/consensus/replica.ts'
 import { LAN_TIMING, type Timing } from '../../core/consensus/timing.ts'
 import { type Keypair, keypairFromSeed, sha256, type Verifier } from '../../core/ledger/crypto.ts'
@@ -352,10 +357,7 @@ export class World {
     }
   }
 
-  private ownMessage(
-    node: SimNode,
-    m: WireMessage,
-  ): m is Extract<WireMessage, { type: 'vote' | 'proposal' }> {
+  private ownMessage(node: SimNode, m: WireMessage): m is ConsensusMessage {
     const id = node.keypair.id
     return (
       (m.type === 'vote' && m.vote.vote.validator === id) ||
@@ -379,10 +381,7 @@ export class World {
 }
 
 /** A byzantine node's second message for the same step: nil for a value, or another block. */
-function equivocate(
-  kp: Keypair,
-  message: Extract<WireMessage, { type: 'vote' | 'proposal' }>,
-): WireMessage {
+function equivocate(kp: Keypair, message: ConsensusMessage): WireMessage {
   if (message.type === 'vote') {
     const v = message.vote.vote
     const value = v.value === null ? v.ledger : null // any other hash will do for a nil vote's twin
