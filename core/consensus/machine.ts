@@ -53,6 +53,7 @@ export function initialState(config: ConsensusConfig): ConsensusState {
     validRound: -1,
     validBlock: null,
     validPolka: [],
+    roundCertificate: [],
     rounds: new Map(),
     blocks: new Map(),
     ownVotes: [],
@@ -83,6 +84,7 @@ export function walOf(state: ConsensusState): WalRecord {
     validRound: state.validRound,
     validBlock: state.validBlock,
     validPolka: state.validPolka,
+    roundCertificate: state.roundCertificate,
     votes: state.ownVotes,
     proposals: state.ownProposals,
   }
@@ -107,6 +109,7 @@ class Draft {
   private validRound: number
   private validBlock: Block | null
   private validPolka: readonly SignedVote[]
+  private roundCertificate: readonly SignedVote[]
   private rounds: Map<number, RoundVotes>
   private blocks: Map<Hash, KnownBlock>
   private ownVotes: SignedVote[]
@@ -128,6 +131,7 @@ class Draft {
     this.validRound = s.validRound
     this.validBlock = s.validBlock
     this.validPolka = s.validPolka
+    this.roundCertificate = s.roundCertificate
     this.rounds = new Map(s.rounds)
     this.blocks = new Map(s.blocks)
     this.ownVotes = [...s.ownVotes]
@@ -151,6 +155,7 @@ class Draft {
       validRound: this.validRound,
       validBlock: this.validBlock,
       validPolka: this.validPolka,
+      roundCertificate: this.roundCertificate,
       rounds: this.rounds,
       blocks: this.blocks,
       ownVotes: this.ownVotes,
@@ -223,6 +228,7 @@ class Draft {
     this.validRound = -1
     this.validBlock = null
     this.validPolka = []
+    this.roundCertificate = []
     this.rounds = new Map()
     this.blocks = new Map()
     this.ownVotes = []
@@ -237,6 +243,7 @@ class Draft {
       this.validRound = wal.validRound
       this.validBlock = wal.validBlock
       this.validPolka = wal.validPolka
+      this.roundCertificate = wal.roundCertificate
       for (const b of [wal.lockedBlock, wal.validBlock]) {
         if (b !== null) this.blocks.set(blockHash(b.header), { block: b, valid: true })
       }
@@ -244,7 +251,9 @@ class Draft {
       this.ownProposals = [...wal.proposals]
       this.step = 'propose' // not idle: replaying our own messages must not start a round
       for (const p of wal.proposals) this.receiveProposal(p, true)
-      for (const v of [...wal.votes, ...wal.validPolka]) this.receiveVote(v)
+      for (const v of [...wal.votes, ...wal.validPolka, ...wal.roundCertificate]) {
+        this.receiveVote(v)
+      }
       this.startRound(wal.round)
       return
     }
@@ -365,7 +374,10 @@ class Draft {
         break
       case 'precommit':
         // L65
-        if (t.round === this.round) this.startRound(this.round + 1)
+        if (t.round === this.round) {
+          this.roundCertificate = allVotes(this.roundVotes(this.round).precommits)
+          this.startRound(this.round + 1)
+        }
         break
       case 'rebroadcast':
         // Gossip is best effort: repeat our latest proposal and votes until the height is decided.
@@ -380,6 +392,12 @@ class Draft {
         // The polka behind our valid block, so a peer that lost it can follow a re-proposal.
         if (this.validRound < this.round - 1) {
           for (const v of this.validPolka) this.effects.push({ type: 'broadcast-vote', vote: v })
+        }
+        // And the votes that brought us to this round, for peers stuck in an earlier one.
+        for (const v of this.roundCertificate) {
+          if (v.vote.validator !== this.config.signer.id) {
+            this.effects.push({ type: 'broadcast-vote', vote: v })
+          }
         }
         this.schedule('rebroadcast', 0)
         break
@@ -432,6 +450,8 @@ class Draft {
       if (exceeds(this.senderWeight(rv), this.total, this.config.thresholds.skip)) target = round
     }
     if (target < 0) return false
+    const rv = this.roundVotes(target)
+    this.roundCertificate = [...allVotes(rv.prevotes), ...allVotes(rv.precommits)]
     this.startRound(target)
     return true
   }
@@ -548,6 +568,7 @@ class Draft {
         validRound: this.validRound,
         validBlock: this.validBlock,
         validPolka: this.validPolka,
+        roundCertificate: this.roundCertificate,
         votes: [...this.ownVotes],
         proposals: [...this.ownProposals],
       },
@@ -611,4 +632,8 @@ function votesFor(votes: ReadonlyMap<NodeId, readonly SignedVote[]>, value: Hash
     if (v !== undefined) out.push(v)
   }
   return out
+}
+
+function allVotes(votes: ReadonlyMap<NodeId, readonly SignedVote[]>): SignedVote[] {
+  return [...votes.values()].flat()
 }

@@ -45,6 +45,13 @@ export interface WalRecord {
    * since died can never be unlocked, and nobody else can prove the polka again.
    */
   readonly validPolka: readonly SignedVote[]
+  /**
+   * The votes that moved this node into `round`: the precommits of the round before (L65) or the
+   * messages of the round it skipped to (L55). Peers that lost them in a restart can follow it;
+   * otherwise one node may sit in a round that the others, short of a vote from a machine that
+   * has died since, can never reach.
+   */
+  readonly roundCertificate: readonly SignedVote[]
   /** Every vote this node signed at this height: the sign guard. */
   readonly votes: readonly SignedVote[]
   /** Every proposal this node signed at this height. */
@@ -92,6 +99,7 @@ export interface ConsensusState {
   readonly validRound: number
   readonly validBlock: Block | null
   readonly validPolka: readonly SignedVote[]
+  readonly roundCertificate: readonly SignedVote[]
   readonly rounds: ReadonlyMap<number, RoundVotes>
   readonly blocks: ReadonlyMap<Hash, KnownBlock>
   readonly ownVotes: readonly SignedVote[]

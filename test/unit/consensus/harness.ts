@@ -231,6 +231,7 @@ export class Cluster {
       validRound: -1,
       validBlock: null,
       validPolka: [],
+      roundCertificate: [],
       votes: [],
       proposals: [],
       ...fields,
@@ -567,10 +568,12 @@ export function checkInvariants(
         assert.equal(e.wal.height, t.state.height, `${at}: record of another height`)
         break
       case 'broadcast-vote': {
-        // Someone else's vote goes out only as part of the polka behind our valid value.
+        // Someone else's vote goes out only as part of the polka behind our valid value, or of
+        // the votes that moved us into this round.
         const own = e.vote.vote.validator === self
         if (!own) {
-          assert.ok(before.validPolka.includes(e.vote), `${at}: broadcasts someone else's vote`)
+          const relayed = [...before.validPolka, ...before.roundCertificate]
+          assert.ok(relayed.includes(e.vote), `${at}: broadcasts someone else's vote`)
         }
         assert.equal(e.vote.vote.height, t.state.height, `${at}: vote of another height`)
         const k = voteKey(e.vote)

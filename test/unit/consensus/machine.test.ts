@@ -10,7 +10,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { initialState, proposerOf, step } from '../../../core/consensus/machine.ts'
-import type { ConsensusState, Effect, Input, Transition } from '../../../core/consensus/types.ts'
+import type {
+  ConsensusState,
+  Effect,
+  Input,
+  Transition,
+  WalRecord,
+} from '../../../core/consensus/types.ts'
 import { commitError, Verifier } from '../../../core/ledger/index.ts'
 import type { Row } from './harness.ts'
 import {
@@ -632,6 +638,97 @@ test('L47, L65: any quorum of precommits schedules timeoutPrecommit once, and it
       desc: 'timeoutPrecommit of round 0 again: stale',
       input: c.timeout('precommit', 0),
       effects: [],
+      state: { round: 1, step: 'propose' },
+    },
+  ])
+})
+
+test('round certificate: the precommits that moved a node to the next round are persisted with its next vote and re-sent, also after a restart', () => {
+  const c = byz4
+  let record: WalRecord | undefined
+  run(c, 0, [
+    {
+      desc: 'start-height',
+      input: c.start(),
+      effects: [schedules('rebroadcast', 0), schedules('propose', 0)],
+      state: { round: 0, step: 'propose' },
+    },
+    {
+      desc: 'timeoutPropose: prevote nil',
+      input: c.timeout('propose', 0),
+      effects: [persists(), sends('prevote', 0, null)],
+      state: { round: 0, step: 'prevote' },
+    },
+    {
+      desc: 'precommit nil from v1',
+      input: c.precommit(1, 0, null),
+      effects: [],
+      state: { round: 0, step: 'prevote' },
+    },
+    {
+      desc: 'precommit nil from v2',
+      input: c.precommit(2, 0, null),
+      effects: [],
+      state: { round: 0, step: 'prevote' },
+    },
+    {
+      desc: 'precommit nil from v3: a quorum of precommits, schedule timeoutPrecommit',
+      input: c.precommit(3, 0, null),
+      effects: [schedules('precommit', 0)],
+      state: { round: 0, step: 'prevote' },
+    },
+    {
+      desc: 'timeoutPrecommit: round 1, keeping the three precommits that justify it',
+      input: c.timeout('precommit', 0),
+      effects: [schedules('propose', 1)],
+      state: { round: 1, step: 'propose' },
+      check: (t) => assert.equal(t.state.roundCertificate.length, 3),
+    },
+    {
+      desc: 'timeoutPropose of round 1: prevote nil, persisted with the certificate',
+      input: c.timeout('propose', 1),
+      effects: [persists(), sends('prevote', 1, null)],
+      state: { round: 1, step: 'prevote' },
+      check: (t) => {
+        const p = t.effects[0]
+        assert.ok(p?.type === 'persist')
+        assert.deepStrictEqual(p.wal.roundCertificate, t.state.roundCertificate)
+        record = p.wal
+      },
+    },
+    {
+      desc: 'rebroadcast: own votes, then the precommits of round 0 from v1, v2, v3',
+      input: c.timeout('rebroadcast', 0),
+      effects: [
+        sends('prevote', 0, null),
+        sends('prevote', 1, null),
+        sends('precommit', 0, null, 'v1'),
+        sends('precommit', 0, null, 'v2'),
+        sends('precommit', 0, null, 'v3'),
+        schedules('rebroadcast', 0),
+      ],
+      state: { round: 1, step: 'prevote' },
+    },
+  ])
+  assert.ok(record !== undefined)
+  run(c, 0, [
+    {
+      desc: 'restart from that record: resume round 1',
+      input: c.start({ wal: record }),
+      effects: [schedules('rebroadcast', 0), schedules('propose', 1)],
+      state: { round: 1, step: 'propose' },
+    },
+    {
+      desc: 'rebroadcast after the restart still carries the certificate',
+      input: c.timeout('rebroadcast', 0),
+      effects: [
+        sends('prevote', 0, null),
+        sends('prevote', 1, null),
+        sends('precommit', 0, null, 'v1'),
+        sends('precommit', 0, null, 'v2'),
+        sends('precommit', 0, null, 'v3'),
+        schedules('rebroadcast', 0),
+      ],
       state: { round: 1, step: 'propose' },
     },
   ])
@@ -1800,9 +1897,15 @@ test('rebroadcast: once the valid value is more than a round old, the polka behi
       state: { round: 1, step: 'propose', ...locked },
     },
     {
-      desc: 'rebroadcast in round 1: own votes of round 0 still go out, the polka is one round old',
+      desc: 'rebroadcast in round 1: own votes of round 0 still go out, the polka is one round old; the votes that moved us to round 1 go out too',
       input: c.timeout('rebroadcast', 0),
-      effects: [sends('prevote', 0, 'A'), sends('precommit', 0, 'A'), schedules('rebroadcast', 0)],
+      effects: [
+        sends('prevote', 0, 'A'),
+        sends('precommit', 0, 'A'),
+        sends('prevote', 1, null, 'v2'),
+        sends('prevote', 1, null, 'v3'),
+        schedules('rebroadcast', 0),
+      ],
       state: { round: 1, step: 'propose', ...locked },
     },
     {
@@ -1818,18 +1921,20 @@ test('rebroadcast: once the valid value is more than a round old, the polka behi
       state: { round: 2, step: 'propose', ...locked },
     },
     {
-      desc: 'rebroadcast in round 2: no own message of round 1 or 2; the polka of round 0, as signed by v0, v1, v2',
+      desc: 'rebroadcast in round 2: no own message of round 1 or 2; the polka of round 0, as signed by v0, v1, v2; the votes that moved us to round 2',
       input: c.timeout('rebroadcast', 0),
       effects: [
         sends('prevote', 0, 'A', 'v0'),
         sends('prevote', 0, 'A', 'v1'),
         sends('prevote', 0, 'A', 'v2'),
+        sends('prevote', 2, null, 'v1'),
+        sends('prevote', 2, null, 'v3'),
         schedules('rebroadcast', 0),
       ],
       state: { round: 2, step: 'propose', ...locked },
       check: (t, before) => {
         const sent = t.effects.flatMap((e) => (e.type === 'broadcast-vote' ? [e.vote] : []))
-        assert.deepStrictEqual(sent, before.validPolka)
+        assert.deepStrictEqual(sent, [...before.validPolka, ...before.roundCertificate])
       },
     },
   ])
