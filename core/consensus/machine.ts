@@ -74,22 +74,6 @@ export function proposerOf(state: ConsensusState, round: number): NodeId {
   return proposerFor(state.validators, state.height, round, state.passOver)
 }
 
-export function walOf(state: ConsensusState): WalRecord {
-  return {
-    height: state.height,
-    round: state.round,
-    step: state.step,
-    lockedRound: state.lockedRound,
-    lockedBlock: state.lockedBlock,
-    validRound: state.validRound,
-    validBlock: state.validBlock,
-    validPolka: state.validPolka,
-    roundCertificate: state.roundCertificate,
-    votes: state.ownVotes,
-    proposals: state.ownProposals,
-  }
-}
-
 /** Distinct votes kept per validator, round and type: one, plus what an equivocator adds. */
 const MAX_VOTES_PER_VALIDATOR = 4
 
@@ -201,7 +185,7 @@ class Draft {
         if (
           this.step === 'propose' &&
           this.roundVotes(this.round).proposal === null &&
-          proposerFor(this.validators, this.height, this.round, this.passOver) === input.peer
+          this.proposer(this.round) === input.peer
         ) {
           this.castVote('prevote', null)
         }
@@ -272,7 +256,7 @@ class Draft {
     this.fired = new Set()
     this.awaitingValue = false
     const self = this.config.signer.id
-    if (proposerFor(this.validators, this.height, round, this.passOver) === self) {
+    if (this.proposer(round) === self) {
       const signed = this.ownProposals.find((p) => p.proposal.round === round)
       if (signed !== undefined) {
         // Restarted after proposing in this round: repeat the same proposal, never a second one.
@@ -310,7 +294,7 @@ class Draft {
   private receiveProposal(sp: SignedProposal, valid: boolean): void {
     const p = sp.proposal
     if (p.height !== this.height || p.ledger !== this.config.ledger) return
-    if (proposerFor(this.validators, this.height, p.round, this.passOver) !== p.proposer) return
+    if (this.proposer(p.round) !== p.proposer) return
     // Whatever the round's proposal, its block may be what a quorum precommits (L49): an
     // equivocating proposer can show us one block and the others another.
     const known = this.blocks.get(p.blockHash)
@@ -537,6 +521,8 @@ class Draft {
    */
   private castVote(type: VoteType, value: Hash | null): void {
     this.step = type
+    // A member not (or no longer) in this height's validator set follows but does not vote.
+    if (!this.weights.has(this.config.signer.id)) return
     const earlier = this.ownVotes.find((v) => v.vote.type === type && v.vote.round === this.round)
     if (earlier !== undefined) {
       this.effects.push({ type: 'broadcast-vote', vote: earlier })
@@ -581,6 +567,10 @@ class Draft {
 
   private evidence(validator: NodeId, round: number, what: 'prevote' | 'precommit' | 'proposal') {
     this.effects.push({ type: 'equivocation', validator, height: this.height, round, what })
+  }
+
+  private proposer(round: number): NodeId {
+    return proposerFor(this.validators, this.height, round, this.passOver)
   }
 
   private roundVotes(round: number): RoundVotes {

@@ -45,6 +45,12 @@ export type WireMessage =
 /** The messages consensus itself signs and re-sends. */
 export type ConsensusMessage = Extract<WireMessage, { type: 'proposal' | 'vote' }>
 
+// Lower bounds on an item's encoding, so a declared count is checked against the bytes left
+// before anything is allocated: a signed entry carries at least its author, nonce, time and
+// signature; a synced block at least its header and a commit's height, round and hash.
+const MIN_ENTRY_BYTES = 32 + 8 + 8 + 64
+const MIN_BLOCK_BYTES = 32 * 6 + 8 * 2
+
 const TAGS = ['entries', 'proposal', 'vote', 'sync-request', 'sync-response'] as const
 
 export function encodeMessage(m: WireMessage): Uint8Array {
@@ -86,7 +92,7 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
   let m: WireMessage
   switch (TAGS[tag]) {
     case 'entries': {
-      const n = boundedCount(r, 'entries', ENTRY_BATCH)
+      const n = r.count('entries', ENTRY_BATCH, MIN_ENTRY_BYTES)
       const entries: SignedEntry[] = []
       for (let i = 0; i < n; i++) entries.push(readSignedEntry(r))
       m = { type: 'entries', entries }
@@ -103,7 +109,7 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
       break
     case 'sync-response': {
       const tip = r.u53('tip')
-      const n = boundedCount(r, 'blocks', SYNC_BATCH)
+      const n = r.count('blocks', SYNC_BATCH, MIN_BLOCK_BYTES)
       const blocks: SyncedBlock[] = []
       for (let i = 0; i < n; i++) blocks.push({ block: readBlock(r), commit: readCommit(r) })
       m = { type: 'sync-response', tip, blocks }
@@ -114,10 +120,4 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
   }
   r.end('message')
   return m
-}
-
-function boundedCount(r: Reader, field: string, max: number): number {
-  const n = r.u32(field)
-  if (n > max) throw new DecodeError(`${field}: ${n} declared; at most ${max}`)
-  return n
 }

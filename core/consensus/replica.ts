@@ -8,9 +8,10 @@
  * durable before the next `send`, and a `persist-entry` marked durable before the submitter is
  * told its entry was accepted.
  */
-import { buildBlock, verifyBlock } from '../ledger/block.ts'
+import { bodyMismatch, buildBlock, verifyBlock } from '../ledger/block.ts'
 import type { Keypair, Verifier } from '../ledger/crypto.ts'
 import { blockHash, ledgerId } from '../ledger/hashing.ts'
+import { LIMITS } from '../ledger/limits.ts'
 import { thresholdsFor } from '../ledger/quorum.ts'
 import { entryBodyError } from '../ledger/rules.ts'
 import {
@@ -31,8 +32,9 @@ import type {
   Hash,
   NodeId,
   SignedEntry,
+  SignedVote,
 } from '../ledger/types.ts'
-import { initialState, step } from './machine.ts'
+import { initialState, proposerOf, step } from './machine.ts'
 import {
   type ConsensusMessage,
   ENTRY_BATCH,
@@ -178,6 +180,9 @@ export class Replica {
     this.now = now
     const error = entryBodyError(body)
     if (error !== null) return { ok: false, error }
+    if (!this.isMember(this.id)) {
+      return { ok: false, error: 'this machine is not a member of the ledger, so it cannot submit' }
+    }
     if (!Number.isSafeInteger(nonce) || nonce < 0) return { ok: false, error: 'bad nonce' }
     const entry = signEntry(this.init.keypair, {
       ledger: this.ledger,
@@ -250,7 +255,9 @@ export class Replica {
       const error =
         e.entry.ledger !== this.ledger
           ? 'entry of another ledger'
-          : verifyEntry(this.init.verifier, e)
+          : !this.isMember(e.entry.author)
+            ? `entry by ${e.entry.author.slice(0, 8)}, who is not a member`
+            : verifyEntry(this.init.verifier, e)
       if (error !== null) {
         this.effects.push({ type: 'misbehaviour', peer: from, reason: error })
         continue
@@ -294,6 +301,8 @@ export class Replica {
       message.type === 'proposal' ? message.proposal.proposal.height : message.vote.vote.height
     const current = this.state.height + 1
     if (height < current) {
+      if (message.type === 'vote' && height === this.state.height)
+        this.addLatePrecommit(message.vote)
       this.pushSync(from, height)
       return
     }
@@ -304,20 +313,50 @@ export class Replica {
       this.askSync(from)
       return
     }
+    // Cheap checks before signatures and block execution, so a peer cannot make us verify what
+    // the machine would ignore anyway.
     if (message.type === 'vote') {
-      if (!verifyVote(this.init.verifier, message.vote)) {
+      const vote = message.vote
+      if (!this.machine.validators.some((v) => v.id === vote.vote.validator)) return
+      if (!verifyVote(this.init.verifier, vote)) {
         this.effects.push({ type: 'misbehaviour', peer: from, reason: 'bad vote signature' })
         return
       }
-      this.feed({ type: 'vote', vote: message.vote })
+      this.feed({ type: 'vote', vote })
       return
     }
     const sp = message.proposal
+    if (proposerOf(this.machine, sp.proposal.round) !== sp.proposal.proposer) return
+    const forged = bodyMismatch(sp.block)
+    if (forged !== null) {
+      // A body that is not the one its hash commits to is a forged copy, not the proposer's
+      // block: judge nothing by it, or the real block would inherit the verdict.
+      this.effects.push({ type: 'misbehaviour', peer: from, reason: `proposal block ${forged}` })
+      return
+    }
     if (!verifyProposal(this.init.verifier, sp)) {
       this.effects.push({ type: 'misbehaviour', peer: from, reason: 'bad proposal signature' })
       return
     }
     this.feed({ type: 'proposal', proposal: sp, valid: this.check(sp.block) !== null })
+  }
+
+  /**
+   * A precommit for the block we last committed, arriving after our quorum: it goes into the
+   * commit we will record in our next proposal, so a live but slower validator is not mistaken
+   * for a missing one and passed over.
+   */
+  private addLatePrecommit(sv: SignedVote): void {
+    const c = this.lastCommit
+    const v = sv.vote
+    if (c === null || v.type !== 'precommit' || v.round !== c.round || v.value !== c.blockHash)
+      return
+    if (c.signatures.some((s) => s.validator === v.validator)) return
+    if (!this.state.previousValidators().some((x) => x.id === v.validator)) return
+    if (!verifyVote(this.init.verifier, sv)) return
+    const signatures = [...c.signatures, { validator: v.validator, signature: sv.signature }]
+    signatures.sort((a, b) => (a.validator < b.validator ? -1 : 1))
+    this.lastCommit = { ...c, signatures }
   }
 
   /** Verifies a block proposed for the current height, once per block. */
@@ -353,9 +392,14 @@ export class Replica {
 
   private serveSync(peer: NodeId, from: number): void {
     const blocks: SyncedBlock[] = []
+    // At most one full block's worth of entries per answer (but always one block), so an answer
+    // stays within what a decoder accepts.
+    let entries = 0
     for (let h = Math.max(1, from); h <= this.state.height && blocks.length < SYNC_BATCH; h++) {
       const b = this.init.chain.block(h)
       if (b === null) break
+      entries += b.block.entries.length
+      if (blocks.length > 0 && entries > LIMITS.entriesPerBlock) break
       blocks.push(b)
     }
     if (blocks.length === 0) return
@@ -496,6 +540,10 @@ export class Replica {
     this.future = []
     for (const f of buffered) this.receiveConsensus(f.from, f.message)
     if (this.mempool.size > 0) this.feed({ type: 'work' })
+  }
+
+  private isMember(id: NodeId): boolean {
+    return this.state.members().some((m) => m.id === id)
   }
 
   private schedule(timer: ReplicaTimer, afterMs: number): void {

@@ -41,7 +41,7 @@ export function buildBlock(input: BuildBlockInput): { block: Block; execution: E
       prevHash: state.lastBlockHash,
       proposer,
       time,
-      entriesHash: entriesHash(entries.map((se) => se.id)),
+      entriesHash: entriesHash(entries),
       stateHash: execution.stateHash,
       lastCommitHash: commitHash(lastCommit),
     },
@@ -49,6 +49,23 @@ export function buildBlock(input: BuildBlockInput): { block: Block; execution: E
     lastCommit,
   }
   return { block, execution }
+}
+
+/**
+ * Whether a block's body is the one its header (and so its hash) commits to. A mismatch is not a
+ * verdict on the block: it is a corrupted or forged copy, and says nothing of the real one.
+ */
+export function bodyMismatch(block: Block): string | null {
+  if (block.entries.length > LIMITS.entriesPerBlock) {
+    return `has ${block.entries.length} entries, at most ${LIMITS.entriesPerBlock}`
+  }
+  if (block.header.entriesHash !== entriesHash(block.entries)) {
+    return 'entries hash does not match its entries'
+  }
+  if (block.header.lastCommitHash !== commitHash(block.lastCommit)) {
+    return 'last commit hash does not match its last commit'
+  }
+  return null
 }
 
 export type BlockVerdict = { ok: true; execution: Execution } | { ok: false; error: string }
@@ -64,15 +81,8 @@ function headerError(state: LedgerState, block: Block): string | null {
   if (header.prevHash !== state.lastBlockHash) {
     return `block ${expected} names previous block ${shortId(header.prevHash)}, but the last block is ${shortId(state.lastBlockHash)}`
   }
-  if (block.entries.length > LIMITS.entriesPerBlock) {
-    return `block has ${block.entries.length} entries, at most ${LIMITS.entriesPerBlock}`
-  }
-  if (header.entriesHash !== entriesHash(block.entries.map((se) => se.id))) {
-    return `block ${expected} entries hash does not match its entries`
-  }
-  if (header.lastCommitHash !== commitHash(block.lastCommit)) {
-    return `block ${expected} last commit hash does not match its last commit`
-  }
+  const mismatch = bodyMismatch(block)
+  if (mismatch !== null) return `block ${expected} ${mismatch}`
   if (!state.validators().some((v) => v.id === header.proposer)) {
     return `block proposer ${shortId(header.proposer)} is not a validator at height ${expected}`
   }

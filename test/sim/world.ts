@@ -238,6 +238,7 @@ export class World {
           throw new Error(`n${ev.from} sent bytes that do not decode: ${(e as Error).message}`)
         }
         const from = this.nodes[ev.from]!.keypair.id
+        if (node.byzantine && message.type === 'proposal') this.forward(node, forged(message))
         this.execute(node, node.replica.receive(from, message, this.now), this.now)
         return
       }
@@ -357,6 +358,15 @@ export class World {
     }
   }
 
+  /** A byzantine relay: passes on a corrupted copy of someone else's proposal, hash unchanged. */
+  private forward(node: SimNode, message: WireMessage | null): void {
+    if (message === null) return
+    this.trace(`n${node.index} relays a forged ${describe(message)}`)
+    const bytes = encodeMessage(message)
+    for (const t of this.nodes)
+      if (t.index !== node.index) this.transmit(node.index, t.index, bytes, this.now)
+  }
+
   private ownMessage(node: SimNode, m: WireMessage): m is ConsensusMessage {
     const id = node.keypair.id
     return (
@@ -393,6 +403,29 @@ function equivocate(kp: Keypair, message: ConsensusMessage): WireMessage {
     type: 'proposal',
     proposal: signProposal(kp, { ...sp.proposal, blockHash: blockHash(block.header) }, block),
   }
+}
+
+/** The proposal with one entry's signature (or the last commit's) flipped; null if it has neither. */
+function forged(m: Extract<WireMessage, { type: 'proposal' }>): WireMessage | null {
+  const block = m.proposal.block
+  const flip = (sig: Uint8Array) => {
+    const out = sig.slice()
+    out[0]! ^= 1
+    return out
+  }
+  if (block.entries.length > 0) {
+    const [first, ...rest] = block.entries
+    const entries = [{ ...first!, signature: flip(first!.signature) }, ...rest]
+    return { type: 'proposal', proposal: { ...m.proposal, block: { ...block, entries } } }
+  }
+  const c = block.lastCommit
+  if (c === null || c.signatures.length === 0) return null
+  const [first, ...rest] = c.signatures
+  const lastCommit = {
+    ...c,
+    signatures: [{ ...first!, signature: flip(first!.signature) }, ...rest],
+  }
+  return { type: 'proposal', proposal: { ...m.proposal, block: { ...block, lastCommit } } }
 }
 
 export function describe(m: WireMessage): string {

@@ -16,7 +16,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'core/store': ['core/ledger'],
   'core/net': ['core/ledger'],
   'core/node': ['core/ledger', 'core/consensus', 'core/store', 'core/net'],
-  'core/api': ['core/node', 'core/ledger'],
+  'core/api': ['core/node'],
   'core/cli': ['core/node', 'core/api'],
   renderer: ['core/api'],
   electron: ['core/api'],
@@ -56,8 +56,9 @@ test('every folder imports only the layers the design allows', () => {
     for (const file of sources(join(root, layer))) {
       for (const spec of imports(file)) {
         if (!spec.startsWith('.')) continue
-        const target = layerOf(resolve(dirname(file), spec))
-        if (target === undefined || target === layer || ALLOWED[layer]!.includes(target)) continue
+        const path = resolve(dirname(file), spec)
+        const target = layerOf(path) ?? relative(root, path).split('/')[0]
+        if (target === layer || ALLOWED[layer]!.includes(target ?? '')) continue
         wrong.push(`${relative(root, file)} imports ${spec} (${target})`)
       }
     }
@@ -70,10 +71,10 @@ test('the consensus core reads no clock, no random source and no network', () =>
   for (const file of sources(join(root, 'core/consensus'))) {
     const text = readFileSync(file, 'utf8')
     for (const banned of [
-      /Date\.now|new Date\(/,
-      /Math\.random|randomBytes|getRandomValues/,
-      /setTimeout|setInterval/,
-      /from 'node:/,
+      /Date\.now|new Date\(|performance\.now|process\.hrtime/,
+      /Math\.random|randomBytes|randomUUID|getRandomValues/,
+      /setTimeout|setInterval|setImmediate/,
+      /from ['"]node:|require\(|import\(/,
     ]) {
       if (banned.test(text)) found.push(`${relative(root, file)}: ${banned.source}`)
     }

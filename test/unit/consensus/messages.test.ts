@@ -170,9 +170,9 @@ test('an entries batch declaring more than ENTRY_BATCH entries is refused before
     .u8(0)
     .u32(ENTRY_BATCH + 1)
     .finish()
-  refuses(over, new RegExp(`entries: ${ENTRY_BATCH + 1} declared; at most ${ENTRY_BATCH}`))
+  refuses(over, new RegExp(`entries has ${ENTRY_BATCH + 1} items, at most ${ENTRY_BATCH}`))
   const huge = new Writer().u8(0).u32(0xffff_ffff).finish()
-  refuses(huge, /entries: 4294967295 declared; at most/)
+  refuses(huge, /entries has 4294967295 items, at most/)
   // Exactly the bound is allowed: what fails then is the missing entries.
   refuses(new Writer().u8(0).u32(ENTRY_BATCH).finish(), /truncated/)
 })
@@ -183,7 +183,7 @@ test('a sync response declaring more than SYNC_BATCH blocks is refused before re
     .u53(9)
     .u32(SYNC_BATCH + 1)
     .finish()
-  refuses(over, new RegExp(`blocks: ${SYNC_BATCH + 1} declared; at most ${SYNC_BATCH}`))
+  refuses(over, new RegExp(`blocks has ${SYNC_BATCH + 1} items, at most ${SYNC_BATCH}`))
   refuses(new Writer().u8(4).u53(9).u32(SYNC_BATCH).finish(), /truncated/)
 })
 

@@ -55,7 +55,7 @@ test('buildBlock sets every header field from the state and its execution', () =
     prevHash: blockHash(chain.lastBlock!.header),
     proposer: a.id,
     time: 1234,
-    entriesHash: entriesHash([e.id]),
+    entriesHash: entriesHash([e]),
     stateHash: execution.stateHash,
     lastCommitHash: commitHash(chain.lastCommit),
   })
@@ -140,7 +140,7 @@ test('verifyBlock refuses an entry of another ledger', () => {
   const foreign = signEntry(a, { ...e.entry, ledger: 'ef'.repeat(32) })
   const { block } = chain.next()
   const tampered: Block = { ...block, entries: [foreign] }
-  const fixed = withHeader(tampered, { entriesHash: entriesHash([foreign.id]) })
+  const fixed = withHeader(tampered, { entriesHash: entriesHash([foreign]) })
   assert.match(errorOf(chain, fixed), /is for ledger efefefef/)
 })
 

@@ -1,4 +1,4 @@
-/** The simulator's invariants must be able to fail: each is shown a history that breaks it. */
+/** Invariants the checker applies as events happen must be able to fail: each is shown a history that breaks it. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { ReplicaEffect } from '../../../core/consensus/replica.ts'
