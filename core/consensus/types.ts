@@ -31,27 +31,19 @@ export interface Timeout {
 }
 
 /** What the node must keep across a crash, written before any message that depends on it. */
-export interface WalRecord {
-  readonly height: number
-  readonly round: number
-  readonly step: Step
-  readonly lockedRound: number
-  readonly lockedBlock: Block | null
-  readonly validRound: number
-  readonly validBlock: Block | null
-  /**
-   * The prevotes that made `validBlock` valid in `validRound`. Without them a restarted cluster
-   * can be stuck for good: a node locked on a block whose polka included a machine that has
-   * since died can never be unlocked, and nobody else can prove the polka again.
-   */
-  readonly validPolka: readonly SignedVote[]
-  /**
-   * The votes that moved this node into `round`: the precommits of the round before (L65) or the
-   * messages of the round it skipped to (L55). Peers that lost them in a restart can follow it;
-   * otherwise one node may sit in a round that the others, short of a vote from a machine that
-   * has died since, can never reach.
-   */
-  readonly roundCertificate: readonly SignedVote[]
+export interface WalRecord
+  extends Pick<
+    ConsensusState,
+    | 'height'
+    | 'round'
+    | 'step'
+    | 'lockedRound'
+    | 'lockedBlock'
+    | 'validRound'
+    | 'validBlock'
+    | 'validPolka'
+    | 'roundCertificate'
+  > {
   /** Every vote this node signed at this height: the sign guard. */
   readonly votes: readonly SignedVote[]
   /** Every proposal this node signed at this height. */
@@ -98,7 +90,18 @@ export interface ConsensusState {
   readonly lockedBlock: Block | null
   readonly validRound: number
   readonly validBlock: Block | null
+  /**
+   * The prevotes that made `validBlock` valid in `validRound`. Without them a restarted cluster
+   * can be stuck for good: a node locked on a block whose polka included a machine that has
+   * since died can never be unlocked, and nobody else can prove the polka again.
+   */
   readonly validPolka: readonly SignedVote[]
+  /**
+   * The votes that moved this node into `round`: the precommits of the round before (L65) or the
+   * messages of the round it skipped to (L55). Peers that lost them in a restart can follow it;
+   * otherwise one node may sit in a round that the others, short of a vote from a machine that
+   * has died since, can never reach.
+   */
   readonly roundCertificate: readonly SignedVote[]
   readonly rounds: ReadonlyMap<number, RoundVotes>
   readonly blocks: ReadonlyMap<Hash, KnownBlock>
