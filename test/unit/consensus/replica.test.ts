@@ -2,10 +2,15 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { SyncedBlock } from '../../../core/consensus/messages.ts'
+import { proposerFor } from '../../../core/consensus/proposer.ts'
 import { Replica, type ReplicaEffect } from '../../../core/consensus/replica.ts'
 import { LAN_TIMING } from '../../../core/consensus/timing.ts'
+import { buildBlock } from '../../../core/ledger/block.ts'
 import { Verifier } from '../../../core/ledger/crypto.ts'
-import { keypairs, makeGenesis, transfer } from '../ledger/helpers.ts'
+import { blockHash } from '../../../core/ledger/hashing.ts'
+import { signProposal } from '../../../core/ledger/signing.ts'
+import { LedgerState } from '../../../core/ledger/state.ts'
+import { entry, keypairs, makeGenesis, transfer } from '../ledger/helpers.ts'
 
 function single() {
   const [kp] = keypairs(1)
@@ -94,4 +99,62 @@ test('a replica restarted from its disk resumes at the next height with its entr
   assert.equal(again.height, first.height)
   assert.equal(again.ledgerState.stateHash, first.ledgerState.stateHash)
   assert.ok(again.ledgerState.isCommitted(result.id))
+})
+
+test('a forged copy of a proposal, relayed first, is reported and does not make the real block invalid', () => {
+  const members = keypairs(3)
+  const genesis = makeGenesis(members)
+  const [self] = members
+  const replica = new Replica({
+    keypair: self!,
+    genesis,
+    timing: LAN_TIMING,
+    verifier: new Verifier(),
+    chain: { block: () => null },
+  })
+  replica.start(0)
+  const state = LedgerState.fromGenesis(genesis)
+  const proposerId = proposerFor(state.validators(), 1, 0, [])
+  const proposer = members.find((m) => m.id === proposerId)!
+  const { block } = buildBlock({
+    state,
+    candidates: [entry(state, proposer, transfer())],
+    proposer: proposerId,
+    round: 0,
+    time: 5,
+    lastCommit: null,
+  })
+  const hash = blockHash(block.header)
+  const real = signProposal(
+    proposer,
+    {
+      ledger: state.ledger,
+      height: 1,
+      round: 0,
+      polRound: -1,
+      blockHash: hash,
+      proposer: proposerId,
+    },
+    block,
+  )
+  const signature = real.block.entries[0]!.signature.slice()
+  signature[0]! ^= 1
+  const forged = {
+    ...real,
+    block: { ...block, entries: [{ ...block.entries[0]!, signature }] },
+  }
+  const relay = members[2]!.id
+  const first = replica.receive(relay, { type: 'proposal', proposal: forged }, 10)
+  assert.ok(
+    first.some((e) => e.type === 'misbehaviour' && /entries hash/.test(e.reason)),
+    'the forged copy is reported',
+  )
+  assert.ok(
+    !first.some((e) => e.type === 'send' && e.message.type === 'vote'),
+    'nothing voted on it',
+  )
+  const second = replica.receive(proposerId, { type: 'proposal', proposal: real }, 11)
+  const prevote = second.find((e) => e.type === 'send' && e.message.type === 'vote')
+  assert.ok(prevote?.type === 'send' && prevote.message.type === 'vote')
+  assert.equal(prevote.message.vote.vote.value, hash, 'the real block gets a prevote, not nil')
 })
