@@ -158,3 +158,24 @@ test('a forged copy of a proposal, relayed first, is reported and does not make 
   assert.ok(prevote?.type === 'send' && prevote.message.type === 'vote')
   assert.equal(prevote.message.vote.vote.value, hash, 'the real block gets a prevote, not nil')
 })
+
+test('after a restart, entries the disk kept but no block settled are gossiped again at once', () => {
+  const members = keypairs(3)
+  const genesis = makeGenesis(members)
+  const state = LedgerState.fromGenesis(genesis)
+  const waiting = entry(state, members[0]!, transfer())
+  const replica = new Replica({
+    keypair: members[0]!,
+    genesis,
+    timing: LAN_TIMING,
+    verifier: new Verifier(),
+    chain: { block: () => null },
+    recovered: { blocks: [], wal: null, entries: [waiting] },
+  })
+  const effects = replica.start(0)
+  const sent = effects.flatMap((e) =>
+    e.type === 'send' && e.message.type === 'entries' ? e.message.entries.map((x) => x.id) : [],
+  )
+  assert.deepEqual(sent, [waiting.id])
+  assert.equal(replica.pending, 1)
+})
