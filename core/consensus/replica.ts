@@ -33,8 +33,9 @@ import type {
   NodeId,
   SignedEntry,
   SignedVote,
+  Validator,
 } from '../ledger/types.ts'
-import { initialState, proposerOf, step } from './machine.ts'
+import { initialState, step } from './machine.ts'
 import {
   type ConsensusMessage,
   ENTRY_BATCH,
@@ -42,7 +43,7 @@ import {
   type SyncedBlock,
   type WireMessage,
 } from './messages.ts'
-import { missingFrom } from './proposer.ts'
+import { missingFrom, proposerFor } from './proposer.ts'
 import { type Timing, timeoutMs } from './timing.ts'
 import type { ConsensusState, Effect, Input, Timeout, WalRecord } from './types.ts'
 
@@ -109,6 +110,15 @@ export class Replica {
   private lastCommit: Commit | null = null
   /** The last committed block: its recorded commit decides who is passed over next. */
   private lastBlock: Block | null = null
+  /**
+   * Who votes and who is passed over at the height after the last committed block. The machine
+   * learns them from `start-height`, which may still wait in the input queue when the messages
+   * buffered for that height are replayed; checks made here must not read the machine's state.
+   */
+  private voters: { validators: readonly Validator[]; passOver: readonly NodeId[] } = {
+    validators: [],
+    passOver: [],
+  }
   private pendingWal: WalRecord | null
   /** Entries waiting for a block, in arrival order, with the time they arrived. */
   private readonly mempool = new Map<Hash, { entry: SignedEntry; since: number }>()
@@ -317,7 +327,7 @@ export class Replica {
     // the machine would ignore anyway.
     if (message.type === 'vote') {
       const vote = message.vote
-      if (!this.machine.validators.some((v) => v.id === vote.vote.validator)) return
+      if (!this.voters.validators.some((v) => v.id === vote.vote.validator)) return
       if (!verifyVote(this.init.verifier, vote)) {
         this.effects.push({ type: 'misbehaviour', peer: from, reason: 'bad vote signature' })
         return
@@ -326,7 +336,9 @@ export class Replica {
       return
     }
     const sp = message.proposal
-    if (proposerOf(this.machine, sp.proposal.round) !== sp.proposal.proposer) return
+    const { validators, passOver } = this.voters
+    if (proposerFor(validators, current, sp.proposal.round, passOver) !== sp.proposal.proposer)
+      return
     const forged = bodyMismatch(sp.block)
     if (forged !== null) {
       // A body that is not the one its hash commits to is a forged copy, not the proposer's
@@ -529,13 +541,9 @@ export class Replica {
     const wal = this.pendingWal?.height === height ? this.pendingWal : undefined
     if (this.pendingWal !== null && this.pendingWal.height <= height) this.pendingWal = null
     this.checked = new Map()
-    this.feed({
-      type: 'start-height',
-      height,
-      validators,
-      passOver: missingFrom(validators, signers),
-      wal,
-    })
+    const passOver = missingFrom(validators, signers)
+    this.voters = { validators, passOver }
+    this.feed({ type: 'start-height', height, validators, passOver, wal })
     const buffered = this.future
     this.future = []
     for (const f of buffered) this.receiveConsensus(f.from, f.message)
