@@ -5,6 +5,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { toHex } from './hex.ts'
+import { LONE_SURROGATE } from './limits.ts'
 import type { Hash } from './types.ts'
 
 export class DecodeError extends Error {
@@ -12,8 +13,6 @@ export class DecodeError extends Error {
 }
 
 const HASH_HEX = /^[0-9a-f]{64}$/
-// Lone surrogates would be silently replaced by U+FFFD, so two strings would share one encoding.
-const LONE_SURROGATE = /\p{Cs}/u
 const U64_MAX = 2n ** 64n - 1n
 const I64_MIN = -(2n ** 63n)
 const I64_MAX = 2n ** 63n - 1n

@@ -14,12 +14,11 @@ import {
   verify,
 } from 'node:crypto'
 import { fromHex, toHex } from './hex.ts'
+import { NODE_ID_PATTERN, SIGNATURE_BYTES } from './limits.ts'
 import type { Hash, NodeId } from './types.ts'
 
 const PKCS8_ED25519_PREFIX = fromHex('302e020100300506032b657004220420')
 const SPKI_ED25519_PREFIX = fromHex('302a300506032b6570032100')
-const NODE_ID = /^[0-9a-f]{64}$/
-const SIGNATURE_BYTES = 64
 /** Enough for every member of many ledgers; bounded so that junk ids cannot grow it forever. */
 const PUBLIC_KEY_CACHE = 4096
 
@@ -32,9 +31,7 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
 export function sha256Hex(...parts: Uint8Array[]): Hash {
   // The one-shot hash is twice as fast as createHash for the small inputs ids are made of.
   if (parts.length === 1) return hash('sha256', parts[0]!, 'hex')
-  const h = createHash('sha256')
-  for (const p of parts) h.update(p)
-  return h.digest('hex')
+  return sha256HexOf(parts)
 }
 
 export interface Keypair {
@@ -66,7 +63,7 @@ const publicKeys = new Map<NodeId, KeyObject>()
 function publicKeyFor(id: NodeId): KeyObject | null {
   const cached = publicKeys.get(id)
   if (cached) return cached
-  if (!NODE_ID.test(id)) return null
+  if (!NODE_ID_PATTERN.test(id)) return null
   let key: KeyObject
   try {
     const der = Buffer.concat([SPKI_ED25519_PREFIX, fromHex(id)])

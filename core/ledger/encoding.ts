@@ -8,7 +8,7 @@
  */
 import { DecodeError, Reader, Writer } from './codec.ts'
 import { sha256Hex } from './crypto.ts'
-import { LIMITS } from './limits.ts'
+import { LIMITS, SIGNATURE_BYTES } from './limits.ts'
 import { entryBodyError, genesisError } from './rules.ts'
 import type {
   AssetInfo,
@@ -38,7 +38,6 @@ const PROPOSAL_TAG = 'tally/proposal/v1'
 /** Encoded once: every entry signed or verified starts with it. */
 const ENTRY_TAG_BYTES = new Writer().string(ENTRY_TAG).finish()
 
-const SIGNATURE_BYTES = 64
 /** UTF-8 needs at most 4 bytes per character; the rules then count characters exactly. */
 const UTF8_MAX = 4
 /** The smallest possible signed entry (a transfer with one-letter names and no memo). */

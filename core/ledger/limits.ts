@@ -20,3 +20,10 @@ export const LIMITS = {
 /** Decimals an asset may declare; 10^18 minor units already exceed what a u63 amount can show. */
 export const MAX_DECIMALS = 18
 export const DEFAULT_DECIMALS = 2
+
+/** A node id: the lowercase hex of a 32-byte ed25519 public key. */
+export const NODE_ID_PATTERN = /^[0-9a-f]{64}$/
+/** An ed25519 signature's length. */
+export const SIGNATURE_BYTES = 64
+// Lone surrogates would be silently replaced by U+FFFD, so two strings would share one encoding.
+export const LONE_SURROGATE = /\p{Cs}/u

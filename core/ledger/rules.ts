@@ -3,13 +3,11 @@
  * them so that a decoded value always satisfies them, and signing checks them before anyone
  * relays an entry.
  */
-import { LIMITS, MAX_DECIMALS } from './limits.ts'
+import { LIMITS, LONE_SURROGATE, MAX_DECIMALS, NODE_ID_PATTERN } from './limits.ts'
 import type { EntryBody, Genesis, Member, MemberChange, Transfer } from './types.ts'
 
 const ACCOUNT = /^@?[a-z0-9._-]{1,64}$/
 const ASSET = /^[A-Z0-9]{1,12}$/
-const NODE_ID = /^[0-9a-f]{64}$/
-const LONE_SURROGATE = /\p{Cs}/u
 const CONTROL = /\p{Cc}/u
 
 /** Characters as a user counts them: code points, so an emoji is one, not two. */
@@ -53,7 +51,7 @@ export function memberNameError(name: unknown): string | null {
 }
 
 export function nodeIdError(id: unknown, field: string): string | null {
-  if (typeof id === 'string' && NODE_ID.test(id)) return null
+  if (typeof id === 'string' && NODE_ID_PATTERN.test(id)) return null
   return `${field} must be 64 lowercase hex characters (an ed25519 public key)`
 }
 
