@@ -1,0 +1,3 @@
+/** The public surface of core/store. */
+export type { EntryQuery, EntryRecord, KnownPeer } from './store.ts'
+export { MAX_PAGE, Store, StoreError } from './store.ts'

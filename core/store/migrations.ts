@@ -1,0 +1,66 @@
+/**
+ * The schema, as numbered migrations. `PRAGMA user_version` holds how many have run; each runs
+ * in its own transaction with the version bump, so a crash leaves a database at some whole
+ * version. Never edit a migration that has shipped: add the next one.
+ */
+import type Database from 'better-sqlite3'
+
+/** "TALY": marks the file as ours, for `file(1)` and for the check on opening. */
+export const APPLICATION_ID = 0x54414c59
+
+const MIGRATIONS: readonly string[] = [
+  `
+  PRAGMA application_id = ${APPLICATION_ID};
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  CREATE TABLE blocks (
+    height INTEGER PRIMARY KEY CHECK (height >= 1),
+    hash TEXT NOT NULL UNIQUE,
+    time INTEGER NOT NULL,
+    proposer TEXT NOT NULL,
+    entry_count INTEGER NOT NULL,
+    block BLOB NOT NULL,
+    commit_bytes BLOB NOT NULL
+  ) STRICT;
+  -- The bytes are the entry; the other columns are copies kept only to query by.
+  CREATE TABLE entries (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    bytes BLOB NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('transfer', 'member')),
+    author TEXT NOT NULL,
+    from_account TEXT,
+    to_account TEXT,
+    asset TEXT,
+    amount INTEGER,
+    memo TEXT,
+    memo_folded TEXT,
+    status TEXT NOT NULL CHECK (status IN ('submitted', 'relayed', 'committed', 'rejected')),
+    height INTEGER REFERENCES blocks (height),
+    reason TEXT,
+    local INTEGER NOT NULL CHECK (local IN (0, 1)),
+    received INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX entries_by_from ON entries (from_account, seq);
+  CREATE INDEX entries_by_to ON entries (to_account, seq);
+  CREATE INDEX entries_by_status ON entries (status, seq);
+  CREATE INDEX entries_by_height ON entries (height);
+  CREATE TABLE peers (id TEXT PRIMARY KEY, addrs TEXT NOT NULL, last_seen INTEGER NOT NULL) STRICT;
+  `,
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number
+}
+
+/** Brings a database at any known version up to SCHEMA_VERSION. */
+export function migrate(db: Database.Database): void {
+  for (let v = schemaVersion(db); v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!)
+      db.pragma(`user_version = ${v + 1}`)
+    })()
+  }
+}
