@@ -1,0 +1,158 @@
+/**
+ * The direct protocol: point-to-point frames (block sync, catch-up, resends) on one long-lived
+ * outbound stream per peer. Frames on one stream arrive in order; a frame lost with a failed
+ * stream is not retried here, because the node already re-requests what it still needs.
+ */
+import './polyfill.ts'
+import type { Connection, PeerId, Stream, StreamMessageEvent } from '@libp2p/interface'
+import { FrameDecoder, FrameTooLargeError, frameHeader } from './frames.ts'
+
+export interface DirectOptions {
+  readonly protocol: string
+  readonly maxFrameBytes: number
+  /** Bytes a peer may have queued (unsent) before its stream is dropped rather than grown. */
+  readonly maxQueueBytes: number
+  readonly connectionTo: (peer: PeerId) => Connection | undefined
+  readonly onFrame: (data: Uint8Array, from: PeerId) => void
+  readonly onOversize: (from: PeerId, error: FrameTooLargeError) => void
+  readonly log: (message: string) => void
+}
+
+/** While the stream is being negotiated, frames wait here; the bound applies to them too. */
+interface Outbound {
+  stream: Stream | null
+  pending: Uint8Array[]
+  pendingBytes: number
+  abandoned: boolean
+}
+
+export class Direct {
+  readonly #opts: DirectOptions
+  readonly #outbound = new Map<string, Outbound>()
+  readonly #inbound = new Set<Stream>()
+
+  constructor(opts: DirectOptions) {
+    this.#opts = opts
+  }
+
+  /** Queues one frame. False if the peer is not connected or its queue is over the bound. */
+  send(peer: PeerId, data: Uint8Array): boolean {
+    if (data.length > this.#opts.maxFrameBytes) {
+      throw new RangeError(
+        `direct frame of ${data.length} bytes exceeds maxMessageBytes ${this.#opts.maxFrameBytes}`,
+      )
+    }
+    const key = peer.toString()
+    let out = this.#outbound.get(key)
+    if (out?.stream && !writable(out.stream)) {
+      this.#outbound.delete(key)
+      out = undefined
+    }
+    if (!out) {
+      const connection = this.#opts.connectionTo(peer)
+      if (!connection) return false
+      out = this.#open(key, connection)
+    }
+    const header = frameHeader(data.length)
+    const size = header.length + data.length
+    const queued = out.stream ? out.stream.writeBufferLength : out.pendingBytes
+    if (queued + size > this.#opts.maxQueueBytes) {
+      this.#opts.log(`direct: ${key} has ${queued} bytes queued; dropping its stream`)
+      this.#discard(key, out, new Error('direct write queue over its bound'))
+      return false
+    }
+    if (!out.stream) {
+      out.pending.push(header, data)
+      out.pendingBytes += size
+      return true
+    }
+    try {
+      out.stream.send(header)
+      out.stream.send(data)
+      return true
+    } catch (err) {
+      this.#discard(key, out, asError(err))
+      return false
+    }
+  }
+
+  handleInbound(stream: Stream, connection: Connection): void {
+    const from = connection.remotePeer
+    const decoder = new FrameDecoder(this.#opts.maxFrameBytes)
+    this.#inbound.add(stream)
+    stream.addEventListener('message', (event: StreamMessageEvent) => {
+      let frames: Uint8Array[]
+      try {
+        frames = decoder.push(event.data.subarray())
+      } catch (err) {
+        stream.abort(asError(err))
+        if (err instanceof FrameTooLargeError) this.#opts.onOversize(from, err)
+        return
+      }
+      for (const frame of frames) this.#opts.onFrame(frame, from)
+    })
+    stream.addEventListener('remoteCloseWrite', () => {
+      stream.close().catch((err: unknown) => stream.abort(asError(err)))
+    })
+    stream.addEventListener('close', () => this.#inbound.delete(stream), { once: true })
+  }
+
+  /** The peer's last connection closed: its stream went with it. */
+  forget(peer: PeerId): void {
+    const key = peer.toString()
+    const out = this.#outbound.get(key)
+    if (out) this.#discard(key, out, new Error('peer disconnected'))
+  }
+
+  close(): void {
+    for (const [key, out] of this.#outbound) this.#discard(key, out, new Error('net stopped'))
+    for (const stream of this.#inbound) stream.abort(new Error('net stopped'))
+    this.#inbound.clear()
+  }
+
+  #open(key: string, connection: Connection): Outbound {
+    const out: Outbound = { stream: null, pending: [], pendingBytes: 0, abandoned: false }
+    this.#outbound.set(key, out)
+    connection
+      .newStream(this.#opts.protocol)
+      .then((stream) => {
+        if (out.abandoned) {
+          stream.abort(new Error('direct stream no longer wanted'))
+          return
+        }
+        out.stream = stream
+        stream.addEventListener(
+          'close',
+          () => {
+            if (this.#outbound.get(key) === out) this.#outbound.delete(key)
+          },
+          { once: true },
+        )
+        const pending = out.pending
+        out.pending = []
+        out.pendingBytes = 0
+        for (const chunk of pending) stream.send(chunk)
+      })
+      .catch((err: unknown) => {
+        this.#opts.log(`direct: stream to ${key} failed: ${asError(err).message}`)
+        this.#discard(key, out, asError(err))
+      })
+    return out
+  }
+
+  #discard(key: string, out: Outbound, reason: Error): void {
+    out.abandoned = true
+    out.pending = []
+    out.pendingBytes = 0
+    out.stream?.abort(reason)
+    if (this.#outbound.get(key) === out) this.#outbound.delete(key)
+  }
+}
+
+function writable(stream: Stream): boolean {
+  return stream.status === 'open' && stream.writeStatus === 'writable'
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err))
+}
