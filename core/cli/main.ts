@@ -1,45 +1,98 @@
 /**
- * The `tally` command. Today it only knows what exists: the node, the desktop app and the demo
- * arrive with the next issues, and saying so plainly beats a command that half works.
+ * The `tally` command. `node` runs a headless node, `testnet` makes the data folders of a ledger
+ * on this machine, `submit` and `status` talk to a running node's API.
  */
 import { readFileSync } from 'node:fs'
+import { apiTarget, runStatus, runSubmit } from './client.ts'
+import { runNode } from './node-command.ts'
+import { type OptionSpec, options, UsageError } from './options.ts'
+import { runTestnet } from './testnet-command.ts'
 
-const USAGE = `usage: tally <command>
+const USAGE = `usage: tally <command> [options]
 
+  node      run a headless node
+            --data DIR [--listen MULTIADDR]... [--peer MULTIADDR]... [--api-port P] [--mdns]
+  testnet   write keys, a shared genesis and settings for N members on this machine
+            --nodes N --dir D [--base-port P (26650)] [--fault-model crash|byzantine]
+  submit    submit a transfer to a running node
+            (--data DIR | --api URL --token T) --from A --to B --asset X --amount N [--memo M]
+  status    print a running node's status
+            (--data DIR | --api URL --token T)
   start     the desktop app                 (not built yet)
   demo      three nodes of one ledger       (not built yet)
-  node      run a headless node             (not built yet)
   version   print the version
-  help      print this
+  help      print this`
 
-What runs today is the ledger core, the consensus engine and its simulator:
-  npm test                 typecheck, lint, unit tests and 2,000 simulated schedules
-  npm run sim -- --help    the deterministic simulator
-  npm run bench:core       crypto, block application and simulated consensus speed`
-
-const NOT_YET = new Set(['start', 'demo', 'node', 'testnet', 'submit', 'status'])
+const NOT_YET = new Set(['start', 'demo'])
 
 export async function main(args: readonly string[]): Promise<number> {
-  const [command = 'help'] = args
-  if (command === 'help' || command === '--help' || command === '-h') {
-    console.log(USAGE)
-    return 0
-  }
-  if (command === 'version' || command === '--version') {
-    const pkg = JSON.parse(
-      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-    ) as {
-      version: string
+  const [command = 'help', ...rest] = args
+  try {
+    switch (command) {
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE)
+        return 0
+      case 'version':
+      case '--version': {
+        const pkg = JSON.parse(
+          readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+        ) as { version: string }
+        console.log(pkg.version)
+        return 0
+      }
+      case 'node':
+        return await runNode(options(rest, NODE_OPTIONS))
+      case 'testnet':
+        return runTestnet(options(rest, TESTNET_OPTIONS))
+      case 'submit': {
+        const o = options(rest, SUBMIT_OPTIONS)
+        return await runSubmit(apiTarget(o), o)
+      }
+      case 'status':
+        return await runStatus(apiTarget(options(rest, CLIENT_OPTIONS)))
     }
-    console.log(pkg.version)
-    return 0
-  }
-  if (NOT_YET.has(command)) {
-    console.error(
-      `tally ${command}: not built yet. This checkout has the ledger core, the consensus engine and its simulator; see README.md.`,
-    )
+    if (NOT_YET.has(command)) {
+      console.error(`tally ${command}: not built yet; see README.md.`)
+      return 2
+    }
+    console.error(`tally: unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
     return 2
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`tally ${command}: ${error.message}\n\n${USAGE}`)
+      return 2
+    }
+    console.error(`tally ${command}: ${(error as Error).message}`)
+    return 1
   }
-  console.error(`tally: unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
-  return 2
+}
+
+const CLIENT_OPTIONS: OptionSpec = {
+  data: { type: 'string' },
+  api: { type: 'string' },
+  token: { type: 'string' },
+}
+const SUBMIT_OPTIONS: OptionSpec = {
+  ...CLIENT_OPTIONS,
+  from: { type: 'string' },
+  to: { type: 'string' },
+  asset: { type: 'string' },
+  amount: { type: 'string' },
+  memo: { type: 'string' },
+}
+const NODE_OPTIONS: OptionSpec = {
+  data: { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  peer: { type: 'string', multiple: true },
+  'api-port': { type: 'string' },
+  mdns: { type: 'boolean' },
+  'test-hooks': { type: 'boolean' },
+}
+const TESTNET_OPTIONS: OptionSpec = {
+  nodes: { type: 'string' },
+  dir: { type: 'string' },
+  'base-port': { type: 'string' },
+  'fault-model': { type: 'string' },
 }

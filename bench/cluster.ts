@@ -1,0 +1,336 @@
+/**
+ * `npm run bench`: real `tally node` processes on loopback, measured from outside through the
+ * HTTP API and the event stream, with 3 nodes and with 5. Prints a table, then one JSON line:
+ * {"runs":[{"nodes":3,"entries_per_s":…,"latency_p50_ms":…,"latency_p99_ms":…,
+ * "gap_proposer_ms":…,"gap_other_ms":…,"lost":0,"catchup_5000_ms":…},{"nodes":5,…}]}
+ * Every figure is a median over its repetitions. The client shares the machine's two cores with
+ * the nodes, so these are figures of the whole box, not of a node alone.
+ */
+import { Agent, request } from 'node:http'
+import WebSocket from 'ws'
+import type { EventMessage, RoundsView, StatusView } from '../core/api/types.ts'
+import { Cluster, until } from '../test/cluster/harness.ts'
+
+interface Run {
+  nodes: number
+  entries_per_s: number
+  latency_p50_ms: number
+  latency_p99_ms: number
+  gap_proposer_ms: number
+  gap_other_ms: number
+  lost: number
+  catchup_5000_ms: number
+}
+
+const args = new Set(process.argv.slice(2))
+const QUICK = args.has('--quick')
+const SIZES = QUICK ? [3] : [3, 5]
+const SATURATE_MS = QUICK ? 3_000 : 6_000
+const IN_FLIGHT = 64
+const LATENCY_SAMPLES = QUICK ? 50 : 200
+const KILLS = QUICK ? 1 : 3
+const CATCHUP = 5_000
+
+const agent = new Agent({ keepAlive: true, maxSockets: 256 })
+
+function post(
+  api: string,
+  token: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const data = JSON.stringify(body)
+  const url = new URL(path, api)
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(data),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            json: JSON.parse(Buffer.concat(chunks).toString()),
+          }),
+        )
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    req.end(data)
+  })
+}
+
+let counter = 0
+async function submit(c: Cluster, i: number): Promise<string> {
+  const r = c.ready(i)
+  counter++
+  const res = await post(r.api, r.token, '/api/entries', {
+    from: '@bank',
+    to: `acct${counter % 97}`,
+    asset: 'EUR',
+    amount: 1 + (counter % 1000),
+    memo: `bench ${counter}`,
+  })
+  if (res.status !== 202) throw new Error(`submit: HTTP ${res.status} ${JSON.stringify(res.json)}`)
+  return (res.json as { id: string }).id
+}
+
+/** The event stream of node i: committed entry ids and block times, as they arrive. */
+function watch(c: Cluster, i: number) {
+  const r = c.ready(i)
+  const ws = new WebSocket(`${r.api.replace('http', 'ws')}/api/events?token=${r.token}`)
+  const committed = new Map<string, number>()
+  const blocks: { t: number; height: number; entries: number }[] = []
+  const waiters = new Map<string, () => void>()
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data)) as EventMessage
+    const t = performance.now()
+    if (m.type === 'block') blocks.push({ t, height: m.block.height, entries: m.block.entries })
+    if (m.type === 'entry' && (m.entry.status === 'committed' || m.entry.status === 'rejected')) {
+      committed.set(m.entry.id, t)
+      waiters.get(m.entry.id)?.()
+      waiters.delete(m.entry.id)
+    }
+  })
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  return {
+    opened,
+    committed,
+    blocks,
+    final(id: string): Promise<void> {
+      if (committed.has(id)) return Promise.resolve()
+      return new Promise((resolve) => waiters.set(id, resolve))
+    },
+    close: () => ws.close(),
+  }
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  if (s.length === 0) return Number.NaN
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+function percentile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function throughput(c: Cluster): Promise<number> {
+  const w = watch(c, 0)
+  await w.opened
+  const live = c.nodes.map((_, i) => i)
+  const start = performance.now()
+  const acked: string[] = []
+  let stop = false
+  const worker = async (k: number) => {
+    while (!stop) acked.push(await submit(c, live[k % live.length]!))
+  }
+  const workers = Array.from({ length: IN_FLIGHT }, (_, k) => worker(k))
+  await sleep(SATURATE_MS)
+  stop = true
+  await Promise.all(workers)
+  await until(
+    'saturating load committed',
+    async () => (acked.every((id) => w.committed.has(id)) ? true : undefined),
+    120_000,
+    200,
+  )
+  const last = Math.max(...acked.map((id) => w.committed.get(id)!))
+  w.close()
+  return (acked.length / (last - start)) * 1000
+}
+
+async function latency(c: Cluster): Promise<{ p50: number; p99: number }> {
+  const w = watch(c, 0)
+  await w.opened
+  const samples: number[] = []
+  for (let n = 0; n < LATENCY_SAMPLES; n++) {
+    const t0 = performance.now()
+    const id = await submit(c, 0)
+    await w.final(id)
+    samples.push(performance.now() - t0)
+  }
+  w.close()
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99) }
+}
+
+/**
+ * Kills one node under a steady 100 entries/s and measures, at a survivor, the longest time
+ * without a commit from one second before the kill to two seconds after. Then restarts it.
+ */
+async function killGap(
+  c: Cluster,
+  which: 'proposer' | 'other',
+  acked: Set<string>,
+): Promise<number> {
+  const rounds = await c.call<RoundsView>(0, 'GET', '/api/rounds')
+  const ids = c.nodes.map((_, i) => c.ready(i).nodeId)
+  const proposer = ids.indexOf(rounds.proposer)
+  const victim =
+    which === 'proposer' ? proposer : ids.findIndex((_, i) => i !== proposer && i !== 0)
+  const observer = victim === 0 ? 1 : 0
+  const w = watch(c, observer)
+  await w.opened
+  let stop = false
+  const load = (async () => {
+    let k = 0
+    while (!stop) {
+      const live = c.nodes.map((_, i) => i).filter((i) => c.running(i))
+      const i = live[k++ % live.length]!
+      submit(c, i).then(
+        (id) => acked.add(id),
+        () => {},
+      )
+      await sleep(10)
+    }
+  })()
+  await sleep(1_000)
+  const killedAt = performance.now()
+  await c.kill(victim)
+  await sleep(2_000)
+  stop = true
+  await load
+  const times = [
+    killedAt - 1_000,
+    ...w.blocks.map((b) => b.t).filter((t) => t >= killedAt - 1_000),
+    performance.now(),
+  ]
+  let gap = 0
+  for (let k = 1; k < times.length; k++) gap = Math.max(gap, times[k]! - times[k - 1]!)
+  w.close()
+  await c.start(victim)
+  const target = (await c.status(observer)).height
+  await until(
+    'restarted node caught up',
+    async () => ((await c.status(victim)).height >= target ? true : undefined),
+    60_000,
+  )
+  return gap
+}
+
+async function catchup(c: Cluster): Promise<number> {
+  const last = c.size - 1
+  await c.kill(last, 'SIGTERM')
+  const w = watch(c, 0)
+  await w.opened
+  const ids: string[] = []
+  let next = 0
+  const worker = async () => {
+    while (next < CATCHUP) {
+      next++
+      ids.push(await submit(c, 0))
+    }
+  }
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
+  await until(
+    '5,000 entries committed',
+    async () => (ids.every((id) => w.committed.has(id)) ? true : undefined),
+    120_000,
+    200,
+  )
+  w.close()
+  const target = (await c.status(0)).height
+  await c.start(last)
+  const t0 = performance.now()
+  await until(
+    'caught up',
+    async () => ((await c.status(last)).height >= target ? true : undefined),
+    120_000,
+    10,
+  )
+  return performance.now() - t0
+}
+
+async function lost(c: Cluster, acked: Iterable<string>): Promise<number> {
+  let missing = 0
+  for (const id of acked) {
+    const e = await c.entry(0, id).catch(() => null)
+    if (e === null || (e.status !== 'committed' && e.status !== 'rejected')) missing++
+  }
+  return missing
+}
+
+async function runSize(nodes: number): Promise<Run> {
+  const c = Cluster.create({ nodes })
+  try {
+    await c.startAll()
+    await until('all connected', async () => {
+      const s: StatusView = await c.status(0)
+      return s.online === nodes ? true : undefined
+    })
+    console.error(`bench: ${nodes} nodes up`)
+    const rate = await throughput(c)
+    console.error(`bench: ${nodes} nodes, ${rate.toFixed(0)} entries/s`)
+    const lat = await latency(c)
+    console.error(
+      `bench: ${nodes} nodes, latency p50 ${lat.p50.toFixed(1)} ms p99 ${lat.p99.toFixed(1)} ms`,
+    )
+    const acked = new Set<string>()
+    const gapsProposer: number[] = []
+    const gapsOther: number[] = []
+    for (let k = 0; k < KILLS; k++) {
+      gapsProposer.push(await killGap(c, 'proposer', acked))
+      gapsOther.push(await killGap(c, 'other', acked))
+    }
+    console.error(
+      `bench: ${nodes} nodes, gaps proposer ${gapsProposer.map((g) => g.toFixed(0))} other ${gapsOther.map((g) => g.toFixed(0))}`,
+    )
+    await until(
+      'kill-test entries final',
+      async () => ((await lost(c, acked)) === 0 ? true : undefined),
+      30_000,
+      500,
+    ).catch(() => {})
+    const lostCount = await lost(c, acked)
+    const catchupMs = await catchup(c)
+    console.error(`bench: ${nodes} nodes, catch-up ${catchupMs.toFixed(0)} ms`)
+    return {
+      nodes,
+      entries_per_s: Math.round(rate),
+      latency_p50_ms: round1(lat.p50),
+      latency_p99_ms: round1(lat.p99),
+      gap_proposer_ms: Math.round(median(gapsProposer)),
+      gap_other_ms: Math.round(median(gapsOther)),
+      lost: lostCount,
+      catchup_5000_ms: Math.round(catchupMs),
+    }
+  } finally {
+    await c.destroy()
+  }
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10
+
+const runs: Run[] = []
+for (const n of SIZES) runs.push(await runSize(n))
+const cols: [keyof Run, string][] = [
+  ['entries_per_s', 'entries/s committed (64 in flight)'],
+  ['latency_p50_ms', 'submit→committed p50 (ms)'],
+  ['latency_p99_ms', 'submit→committed p99 (ms)'],
+  ['gap_proposer_ms', 'longest commit gap, proposer killed (ms)'],
+  ['gap_other_ms', 'longest commit gap, other killed (ms)'],
+  ['lost', 'entries lost'],
+  ['catchup_5000_ms', 'catch-up of 5,000 entries (ms)'],
+]
+console.log(`${'figure'.padEnd(44)}${runs.map((r) => `${r.nodes} nodes`.padStart(10)).join('')}`)
+for (const [k, label] of cols)
+  console.log(`${label.padEnd(44)}${runs.map((r) => String(r[k]).padStart(10)).join('')}`)
+console.log(JSON.stringify({ runs }))
+agent.destroy()

@@ -1,0 +1,246 @@
+/**
+ * The node's HTTP and WebSocket API, on 127.0.0.1 only, behind a bearer token made at start.
+ * Anything that reaches the port without the token gets 401 and nothing else: other users of the
+ * machine (and web pages in its browser) can reach loopback, so the port alone proves nothing.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
+import { type NodeEventData, SubmitError, type TallyNode } from '../node/index.ts'
+import { entryQueryFrom, heightFrom, parseJson, RequestError, transferFrom } from './requests.ts'
+import type { EventMessage, MemberView, SubmitResponse } from './types.ts'
+import {
+  balancesView,
+  blockView,
+  entryView,
+  eventMessage,
+  peerView,
+  roundsView,
+  statusView,
+} from './views.ts'
+
+const MAX_BODY = 64 * 1024
+/** A stream client this far behind is cut off rather than buffered without end. */
+const MAX_BUFFERED = 8 * 1024 * 1024
+const HASH = /^[0-9a-f]{64}$/
+
+export interface ApiOptions {
+  readonly port: number
+  /** A fixed token (tests, the desktop shell); otherwise 32 random bytes. */
+  readonly token?: string
+  /** Routes under /api/test/ that cut the node off from peers; only for the cluster tests. */
+  readonly testHooks?: boolean
+}
+
+export interface ApiServer {
+  readonly url: string
+  readonly token: string
+  close(): Promise<void>
+}
+
+export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiServer> {
+  const token = opts.token ?? randomBytes(32).toString('hex')
+  const expected = Buffer.from(`Bearer ${token}`)
+  const authorised = (req: IncomingMessage, url: URL): boolean => {
+    const header = req.headers.authorization
+    const given =
+      header !== undefined
+        ? Buffer.from(header)
+        : // Browsers cannot set headers on a WebSocket, so the stream also takes ?token=.
+          url.pathname === '/api/events' && url.searchParams.has('token')
+          ? Buffer.from(`Bearer ${url.searchParams.get('token')}`)
+          : null
+    return given !== null && given.length === expected.length && timingSafeEqual(given, expected)
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    if (!authorised(req, url)) {
+      send(res, 401, { error: 'missing or wrong bearer token' })
+      req.resume()
+      return
+    }
+    route(node, req, url, opts.testHooks === true).then(
+      ([status, body]) => send(res, status, body),
+      (error: unknown) => {
+        if (error instanceof RequestError) send(res, error.status, { error: error.message })
+        else if (error instanceof SubmitError) send(res, 400, { error: error.message })
+        else {
+          console.error('tally api:', error)
+          send(res, 500, { error: `the node failed: ${(error as Error).message}` })
+        }
+      },
+    )
+  })
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 })
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    if (url.pathname !== '/api/events' || !authorised(req, url)) {
+      const code = url.pathname !== '/api/events' ? '404 Not Found' : '401 Unauthorized'
+      socket.end(`HTTP/1.1 ${code}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const push = (m: EventMessage) => {
+        if (ws.bufferedAmount > MAX_BUFFERED) {
+          ws.close(1013, 'too far behind the event stream; reconnect')
+          return
+        }
+        ws.send(JSON.stringify(m))
+      }
+      push({ type: 'hello', status: statusView(node.status()) })
+      const unsubscribe = node.subscribe((e: NodeEventData) => {
+        const m = eventMessage(node, e)
+        if (m !== null) push(m)
+      })
+      ws.on('close', unsubscribe)
+      ws.on('error', unsubscribe)
+    })
+  })
+
+  await listen(server, opts.port)
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    token,
+    close: async () => {
+      for (const c of wss.clients) c.terminate()
+      wss.close()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+async function route(
+  node: TallyNode,
+  req: IncomingMessage,
+  url: URL,
+  testHooks: boolean,
+): Promise<[number, unknown]> {
+  const path = url.pathname
+  const method = req.method ?? 'GET'
+  const only = (m: string) => {
+    if (method !== m) throw new RequestError(405, `${path} takes ${m}, not ${method}`)
+  }
+  if (path === '/api/entries') {
+    if (method === 'POST') {
+      const body = transferFrom(parseJson(await readBody(req)))
+      const r = await node.submit(body)
+      const answer: SubmitResponse = { id: r.id, status: r.status }
+      return [202, answer]
+    }
+    only('GET')
+    const page = node.entries(entryQueryFrom(url.searchParams))
+    return [200, { entries: page.entries.map(entryView), next: page.next }]
+  }
+  const entryMatch = /^\/api\/entries\/([^/]+)$/.exec(path)
+  if (entryMatch !== null) {
+    only('GET')
+    const id = entryMatch[1]!
+    if (!HASH.test(id)) throw new RequestError(400, 'an entry id is 64 lowercase hex characters')
+    const e = node.entry(id)
+    if (e === null) throw new RequestError(404, `no entry ${id} at this node`)
+    return [200, entryView(e)]
+  }
+  const blockMatch = /^\/api\/blocks\/([^/]+)$/.exec(path)
+  if (blockMatch !== null) {
+    only('GET')
+    const height = heightFrom(blockMatch[1]!)
+    const b = node.block(height)
+    if (b === null) {
+      throw new RequestError(
+        404,
+        `no block ${height}: this node's last block is ${node.state.height}`,
+      )
+    }
+    return [
+      200,
+      blockView(
+        b,
+        (e) =>
+          node.entry(e.id) ?? {
+            entry: e,
+            status: 'committed',
+            height,
+            reason: null,
+            local: false,
+            received: 0,
+          },
+      ),
+    ]
+  }
+  switch (path) {
+    case '/api/status':
+      only('GET')
+      return [200, statusView(node.status())]
+    case '/api/balances':
+      only('GET')
+      return [200, { balances: balancesView(node) }]
+    case '/api/peers':
+      only('GET')
+      return [200, { peers: node.peers().map(peerView) }]
+    case '/api/rounds':
+      only('GET')
+      return [200, roundsView(node.rounds())]
+    case '/api/members': {
+      only('GET')
+      const members: MemberView[] = node.state.members().map((m) => ({ id: m.id, name: m.name }))
+      return [200, { members }]
+    }
+    case '/api/events':
+      throw new RequestError(426, '/api/events is a WebSocket: connect with Upgrade: websocket')
+    case '/api/test/isolate': {
+      if (!testHooks) break
+      only('POST')
+      const v = parseJson(await readBody(req)) as { peers?: unknown }
+      if (!Array.isArray(v.peers) || !v.peers.every((p) => typeof p === 'string' && HASH.test(p))) {
+        throw new RequestError(400, '{"peers": [node ids]} expected')
+      }
+      node.isolate(v.peers as string[])
+      return [200, { isolated: v.peers }]
+    }
+  }
+  throw new RequestError(404, `no route ${method} ${path}`)
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    // Past the limit the rest is read and dropped, so the client still gets its 413.
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size <= MAX_BODY) chunks.push(c)
+    })
+    req.on('end', () => {
+      if (size > MAX_BODY) reject(new RequestError(413, `the body is over ${MAX_BODY} bytes`))
+      else resolve(Buffer.concat(chunks).toString('utf8'))
+    })
+    req.on('error', reject)
+  })
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  })
+  res.end(text)
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}

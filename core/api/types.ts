@@ -1,0 +1,213 @@
+/**
+ * The API contract: the only thing the renderer, scripts and other tools know of a node. Plain
+ * JSON-safe data, no classes, no bigints: amounts travel as decimal strings of minor units,
+ * because a ledger sum can pass 2^53 and JSON numbers would round it silently.
+ *
+ * This module holds types only, so a browser bundle can import it without pulling in Node code.
+ */
+
+export type EntryStatus = 'submitted' | 'relayed' | 'committed' | 'rejected'
+export type Step = 'idle' | 'propose' | 'prevote' | 'precommit' | 'decided'
+export type FaultModel = 'crash' | 'byzantine'
+
+/** `POST /api/entries`. `amount` is a positive integer of minor units, as a number or digits. */
+export interface TransferRequest {
+  readonly from: string
+  readonly to: string
+  readonly asset: string
+  readonly amount: number | string
+  readonly memo?: string
+}
+
+/** `202` answer to a submitted entry: it is on this node's disk. */
+export interface SubmitResponse {
+  readonly id: string
+  readonly status: EntryStatus
+}
+
+export interface ErrorResponse {
+  readonly error: string
+}
+
+interface EntryCommon {
+  readonly id: string
+  readonly status: EntryStatus
+  /** The block that committed or rejected it. */
+  readonly height?: number
+  readonly reason?: string
+  /** The member machine that signed it. */
+  readonly author: string
+  readonly nonce: number
+  /** The author's clock when it was signed, ms since the epoch (informational). */
+  readonly time: number
+  /** When this node first stored it, ms since the epoch. */
+  readonly received: number
+  /** Submitted at this node. */
+  readonly local: boolean
+}
+
+export interface TransferView extends EntryCommon {
+  readonly kind: 'transfer'
+  readonly from: string
+  readonly to: string
+  readonly asset: string
+  /** Minor units, decimal digits. */
+  readonly amount: string
+  readonly memo: string
+}
+
+export interface MemberChangeView extends EntryCommon {
+  readonly kind: 'member'
+  readonly action: 'add' | 'remove'
+  readonly member: string
+  readonly name: string
+}
+
+export type EntryView = TransferView | MemberChangeView
+
+/** `GET /api/entries?account=&status=&q=&before=&limit=`: newest first. */
+export interface EntryPage {
+  readonly entries: readonly EntryView[]
+  /** Pass as `before` for the next page; null on the last one. */
+  readonly next: number | null
+}
+
+export interface MemberView {
+  readonly id: string
+  readonly name: string
+}
+
+/** `GET /api/status`. */
+export interface StatusView {
+  readonly nodeId: string
+  readonly name: string
+  readonly ledger: string
+  readonly ledgerName: string
+  readonly faultModel: FaultModel
+  /** Last committed height. */
+  readonly height: number
+  /** The round and step of the height being decided (height + 1). */
+  readonly round: number
+  readonly step: Step
+  /** Counts: members of the ledger, members reachable now (this node included), and needed. */
+  readonly members: number
+  readonly online: number
+  readonly quorum: number
+  readonly hasQuorum: boolean
+  readonly stateHash: string
+  /** Entries waiting for a block at this node. */
+  readonly pending: number
+  /** The last block's time (proposer's clock), ms since the epoch; null before the first. */
+  readonly lastBlockTime: number | null
+}
+
+export interface CommitView {
+  readonly height: number
+  readonly round: number
+  readonly blockHash: string
+  /** Validators whose precommits are in the commit. */
+  readonly signers: readonly string[]
+}
+
+/** `GET /api/blocks/<height>`. */
+export interface BlockView {
+  readonly height: number
+  readonly hash: string
+  readonly round: number
+  readonly prevHash: string
+  readonly proposer: string
+  readonly time: number
+  readonly stateHash: string
+  readonly entries: readonly EntryView[]
+  /** The precommits that decided this block. */
+  readonly commit: CommitView
+  /** The previous block's commit as this block records it; null at height 1. */
+  readonly lastCommit: CommitView | null
+}
+
+/** A short form for lists and events. */
+export interface BlockSummary {
+  readonly height: number
+  readonly hash: string
+  readonly round: number
+  readonly proposer: string
+  readonly time: number
+  readonly entries: number
+}
+
+export interface BalanceView {
+  readonly account: string
+  readonly asset: string
+  /** Minor units, decimal digits, with a leading `-` for an external account below zero. */
+  readonly amount: string
+  readonly decimals: number
+}
+
+/** `GET /api/peers`: one row per member (this node included) and per other connected peer. */
+export interface PeerView {
+  readonly id: string
+  readonly name: string
+  readonly self: boolean
+  readonly member: boolean
+  readonly connected: boolean
+  /** When it last connected or disconnected, ms since the epoch. */
+  readonly since: number | null
+  readonly latencyMs: number | null
+  /** Last gossip or direct message from it, ms since the epoch. */
+  readonly lastMessage: number | null
+  /** The last committed height it reported (by voting on the next one); null if never heard. */
+  readonly height: number | null
+  /** Share of the recent committed blocks whose commit carries its precommit, 0..1. */
+  readonly votedShare: number | null
+  readonly addrs: readonly string[]
+  /** Its gossipsub score here: below zero after it sent what validation rejects. */
+  readonly score: number | null
+}
+
+export type VoteMark = 'block' | 'nil' | null
+
+export interface ValidatorVotes {
+  readonly validator: string
+  readonly prevote: VoteMark
+  readonly precommit: VoteMark
+  /** The block hash it voted for, if any. */
+  readonly prevoteFor: string | null
+  readonly precommitFor: string | null
+}
+
+export interface RoundRecord {
+  readonly height: number
+  /** The round in which the height was decided; 0 is the first. */
+  readonly round: number
+  readonly proposer: string
+  readonly entries: number
+  /** From the height's start here to its commit here. */
+  readonly durationMs: number
+  readonly outcome: 'committed' | 'synced'
+  readonly time: number
+}
+
+/** `GET /api/rounds`. */
+export interface RoundsView {
+  readonly height: number
+  readonly round: number
+  readonly step: Step
+  readonly proposer: string
+  readonly votes: readonly ValidatorVotes[]
+  readonly recent: readonly RoundRecord[]
+}
+
+export type NodeEvent =
+  | { readonly type: 'entry'; readonly entry: EntryView }
+  | { readonly type: 'block'; readonly block: BlockSummary }
+  | {
+      readonly type: 'round'
+      readonly height: number
+      readonly round: number
+      readonly step: Step
+      readonly proposer: string
+    }
+  | { readonly type: 'peer'; readonly peer: PeerView }
+
+/** What the event stream (`GET /api/events`, a WebSocket) sends: one JSON object per message. */
+export type EventMessage = NodeEvent | { readonly type: 'hello'; readonly status: StatusView }

@@ -1,0 +1,88 @@
+/**
+ * What gossip may carry, judged before gossipsub forwards it: a message must decode within the
+ * limits, travel on its own topic, and be signed by a member. A peer that sends anything else is
+ * penalised by the network layer. Signatures go through the node's verification memo, so the
+ * replica's own checks of the same message afterwards cost a lookup, not a verification.
+ */
+import { decodeMessage, type WireMessage } from '../consensus/messages.ts'
+import { bodyMismatch } from '../ledger/block.ts'
+import type { Verifier } from '../ledger/crypto.ts'
+import { verifyEntry, verifyProposal, verifyVote } from '../ledger/signing.ts'
+import type { Hash, NodeId } from '../ledger/types.ts'
+import type { Topic, Verdict } from '../net/host.ts'
+
+export function topicOf(message: WireMessage): Topic | null {
+  switch (message.type) {
+    case 'entries':
+      return 'entries'
+    case 'proposal':
+    case 'vote':
+      return 'consensus'
+    default:
+      return null
+  }
+}
+
+export interface GossipContext {
+  readonly ledger: Hash
+  readonly verifier: Verifier
+  isMember(id: NodeId): boolean
+}
+
+export type Judged =
+  | { readonly verdict: 'accept'; readonly message: WireMessage }
+  | { readonly verdict: Exclude<Verdict, 'accept'>; readonly reason: string }
+
+export function judgeGossip(ctx: GossipContext, topic: Topic, data: Uint8Array): Judged {
+  let message: WireMessage
+  try {
+    message = decodeMessage(data)
+  } catch (error) {
+    return { verdict: 'reject', reason: `does not decode: ${(error as Error).message}` }
+  }
+  if (topicOf(message) !== topic) {
+    return { verdict: 'reject', reason: `a ${message.type} message on the ${topic} topic` }
+  }
+  switch (message.type) {
+    case 'entries': {
+      for (const e of message.entries) {
+        if (e.entry.ledger !== ctx.ledger)
+          return { verdict: 'reject', reason: 'entry of another ledger' }
+        if (!ctx.isMember(e.entry.author)) {
+          return {
+            verdict: 'reject',
+            reason: `entry by ${e.entry.author.slice(0, 8)}, not a member`,
+          }
+        }
+        const error = verifyEntry(ctx.verifier, e)
+        if (error !== null) return { verdict: 'reject', reason: error }
+      }
+      break
+    }
+    case 'proposal': {
+      const p = message.proposal.proposal
+      if (p.ledger !== ctx.ledger)
+        return { verdict: 'reject', reason: 'proposal of another ledger' }
+      if (!ctx.isMember(p.proposer))
+        return { verdict: 'reject', reason: 'proposal by a non-member' }
+      if (!verifyProposal(ctx.verifier, message.proposal)) {
+        return { verdict: 'reject', reason: 'bad proposal signature' }
+      }
+      // A body swapped under a signed header must not travel on: peers would judge the real block
+      // by it.
+      const forged = bodyMismatch(message.proposal.block)
+      if (forged !== null) return { verdict: 'reject', reason: `proposal block ${forged}` }
+      break
+    }
+    case 'vote': {
+      const v = message.vote.vote
+      if (v.ledger !== ctx.ledger) return { verdict: 'reject', reason: 'vote of another ledger' }
+      if (!ctx.isMember(v.validator)) return { verdict: 'reject', reason: 'vote by a non-member' }
+      if (!verifyVote(ctx.verifier, message.vote)) {
+        return { verdict: 'reject', reason: 'bad vote signature' }
+      }
+      break
+    }
+  }
+  return { verdict: 'accept', message }
+}

@@ -1,0 +1,25 @@
+/**
+ * What the layers above (the API and the command) may use of the node. The ledger and store
+ * types they need come through here, so they depend on the node alone, as the design's table says.
+ */
+export type {
+  Block,
+  Commit,
+  EntryBody,
+  EntryStatus,
+  Hash,
+  NodeId,
+  SignedEntry,
+} from '../ledger/types.ts'
+export type { EntryQuery, EntryRecord } from '../store/store.ts'
+export {
+  DB_FILE,
+  type NodeEntry,
+  type NodeEventData,
+  type NodeOptions,
+  type NodeStatus,
+  type PeerInfo,
+  type RoundsInfo,
+  SubmitError,
+  TallyNode,
+} from './node.ts'

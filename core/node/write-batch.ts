@@ -1,0 +1,80 @@
+/**
+ * Group commit. Writes queue up and go to disk in one SQLite transaction (one fsync) when
+ * something depends on them: a message that must not leave before the vote it carries is on
+ * disk, or a submitter waiting for its acknowledgement. Writes nothing waits on ride along with
+ * the next such transaction, or go on their own at the end of the event-loop turn.
+ *
+ * Under load this turns thousands of submits a second into a few transactions a second: the
+ * fsync is the cost, and it is shared by everything queued behind it.
+ */
+export interface Transactional {
+  transaction<T>(fn: () => T): T
+}
+
+export class WriteBatch {
+  readonly #db: Transactional
+  readonly #onError: (error: unknown) => void
+  #ops: (() => void)[] = []
+  /** A queued write that something will wait on. */
+  #durable = false
+  #scheduled: NodeJS.Immediate | null = null
+  #after: (() => void)[] = []
+
+  constructor(db: Transactional, onError: (error: unknown) => void) {
+    this.#db = db
+    this.#onError = onError
+  }
+
+  get pending(): number {
+    return this.#ops.length
+  }
+
+  add(op: () => void, durable: boolean): void {
+    this.#ops.push(op)
+    if (durable) this.#durable = true
+  }
+
+  /** Runs `fn` once everything queued so far is on disk. */
+  afterFlush(fn: () => void): void {
+    this.#after.push(fn)
+  }
+
+  /** Commits now if anything queued must be durable before the caller goes on. */
+  flushIfDurable(): void {
+    if (this.#durable) this.flush()
+  }
+
+  /** Commits the rest at the end of this event-loop turn. */
+  flushSoon(): void {
+    if (this.#scheduled !== null || (this.#ops.length === 0 && this.#after.length === 0)) return
+    this.#scheduled = setImmediate(() => {
+      this.#scheduled = null
+      this.flush()
+    })
+  }
+
+  /** Throws what the database threw, after reporting it: nothing after a failed write may run. */
+  flush(): void {
+    const ops = this.#ops
+    const after = this.#after
+    this.#ops = []
+    this.#after = []
+    this.#durable = false
+    if (ops.length > 0) {
+      try {
+        this.#db.transaction(() => {
+          for (const op of ops) op()
+        })
+      } catch (error) {
+        this.#onError(error)
+        throw error
+      }
+    }
+    for (const fn of after) fn()
+  }
+
+  cancel(): void {
+    if (this.#scheduled !== null) clearImmediate(this.#scheduled)
+    this.#scheduled = null
+  }
+}
