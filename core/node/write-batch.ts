@@ -8,7 +8,7 @@
  * fsync is the cost, and it is shared by everything queued behind it.
  */
 export interface Transactional {
-  transaction<T>(fn: () => T): T
+  transaction<T>(fn: () => T, durable?: boolean): T
 }
 
 export class WriteBatch {
@@ -18,7 +18,6 @@ export class WriteBatch {
   /** A queued write that something will wait on. */
   #durable = false
   #scheduled: NodeJS.Immediate | null = null
-  #after: (() => void)[] = []
 
   constructor(db: Transactional, onError: (error: unknown) => void) {
     this.#db = db
@@ -34,11 +33,6 @@ export class WriteBatch {
     if (durable) this.#durable = true
   }
 
-  /** Runs `fn` once everything queued so far is on disk. */
-  afterFlush(fn: () => void): void {
-    this.#after.push(fn)
-  }
-
   /** Commits now if anything queued must be durable before the caller goes on. */
   flushIfDurable(): void {
     if (this.#durable) this.flush()
@@ -46,31 +40,32 @@ export class WriteBatch {
 
   /** Commits the rest at the end of this event-loop turn. */
   flushSoon(): void {
-    if (this.#scheduled !== null || (this.#ops.length === 0 && this.#after.length === 0)) return
+    if (this.#scheduled !== null || this.#ops.length === 0) return
     this.#scheduled = setImmediate(() => {
       this.#scheduled = null
       this.flush()
     })
   }
 
-  /** Throws what the database threw, after reporting it: nothing after a failed write may run. */
-  flush(): void {
+  /**
+   * Commits what is queued, with an fsync if anything queued must be durable (or `sync` asks).
+   * Throws what the database threw, after reporting it: nothing after a failed write may run.
+   */
+  flush(sync = false): void {
     const ops = this.#ops
-    const after = this.#after
+    const durable = this.#durable || sync
     this.#ops = []
-    this.#after = []
     this.#durable = false
     if (ops.length > 0) {
       try {
         this.#db.transaction(() => {
           for (const op of ops) op()
-        })
+        }, durable)
       } catch (error) {
         this.#onError(error)
         throw error
       }
     }
-    for (const fn of after) fn()
   }
 
   cancel(): void {

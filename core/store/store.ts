@@ -171,9 +171,24 @@ export class Store {
     if (this.#db.open) this.#db.close()
   }
 
-  /** Runs fn in one SQLite transaction; a nested call joins the outer one (as a savepoint). */
-  transaction<T>(fn: () => T): T {
-    return this.#do('a transaction', () => this.#tx(fn) as T)
+  /**
+   * Runs fn in one SQLite transaction; a nested call joins the outer one (as a savepoint).
+   *
+   * `durable: false` commits without an fsync (`synchronous = NORMAL` for that commit): the
+   * writes survive the process being killed, since they are in the kernel's cache, but not a
+   * power cut until the next durable commit syncs the log they are in. For what nothing waits
+   * on (entries heard from peers, blocks any peer can send again), the fsync is not worth its cost.
+   */
+  transaction<T>(fn: () => T, durable = true): T {
+    if (durable || this.#db.inTransaction) return this.#do('a transaction', () => this.#tx(fn) as T)
+    return this.#do('a transaction', () => {
+      this.#db.pragma('synchronous = NORMAL')
+      try {
+        return this.#tx(fn) as T
+      } finally {
+        this.#db.pragma('synchronous = FULL')
+      }
+    })
   }
 
   // Small binary values

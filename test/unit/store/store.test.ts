@@ -559,3 +559,26 @@ function storeError(message: RegExp) {
     return true
   }
 }
+
+describe('transactions without an fsync', () => {
+  it('commit what they wrote, roll back when they throw, and leave later commits as they were', () => {
+    const dir = temp.dir()
+    const s = openIn(dir)
+    s.transaction(() => s.setMeta('a', new Uint8Array([1])), false)
+    assert.throws(
+      () =>
+        s.transaction(() => {
+          s.setMeta('b', new Uint8Array([2]))
+          throw new Error('boom')
+        }, false),
+      /boom/,
+    )
+    s.transaction(() => s.setMeta('c', new Uint8Array([3])))
+    s.close()
+    const again = openIn(dir)
+    assert.deepEqual(again.getMeta('a'), new Uint8Array([1]))
+    assert.equal(again.getMeta('b'), null)
+    assert.deepEqual(again.getMeta('c'), new Uint8Array([3]))
+    again.close()
+  })
+})
