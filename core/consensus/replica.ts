@@ -457,7 +457,7 @@ export class Replica {
       this.ledger,
     )
     if (bad !== null) return bad
-    const checked = verifyBlock(this.state, block, this.init.verifier)
+    const checked = verifyBlock(this.state, block, this.init.verifier, { decided: true })
     if (!checked.ok) return checked.error
     this.checked.set(hash, checked.execution)
     return null

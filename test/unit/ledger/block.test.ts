@@ -127,6 +127,20 @@ test('verifyBlock refuses a block with one bad entry signature', () => {
   )
 })
 
+test('a decided block (its commit verified by the caller) is not made to re-verify entry signatures, but is still executed', () => {
+  const { chain, a } = setup()
+  const bad = fund(chain, a, 'bob')
+  const signature = bad.signature.slice()
+  signature[0] = signature[0]! ^ 1
+  const { block } = chain.next([{ ...bad, signature }])
+  const verifier = new Verifier()
+  const decided = verifyBlock(chain.state, block, verifier, { decided: true })
+  assert.equal(decided.ok, true)
+  assert.equal(verifier.stats.misses, 0, 'no signature was checked')
+  const wrongState = withHeader(block, { stateHash: 'ab'.repeat(32) })
+  assert.equal(verifyBlock(chain.state, wrongState, verifier, { decided: true }).ok, false)
+})
+
 test('verifyBlock refuses an entry whose id does not match its content', () => {
   const { chain, a } = setup()
   const e = fund(chain, a, 'alice')
