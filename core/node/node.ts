@@ -385,7 +385,7 @@ export class TallyNode {
     for (const s of this.#submits) s.reject(new Error('the node is stopping'))
     this.#submits = []
     try {
-      this.#writes.flush()
+      this.#writes.flush(true)
     } catch {
       // Reported by the batch; what was acknowledged was on disk already.
     }
@@ -473,6 +473,9 @@ export class TallyNode {
 
   #onPeer(id: NodeId, connected: boolean): void {
     if (connected) {
+      // A quiet ledger sends nothing for seconds (until its heartbeat), and a node that came
+      // back behind would wait that long to learn it: ask each peer met for what follows ours.
+      this.#net?.send(id, encodeMessage({ type: 'sync-request', from: this.state.height + 1 }))
       const h = this.#net?.health().find((x) => x.id === id)
       if (h !== undefined && h.addrs.length > 0) {
         this.#writes.add(() => this.store.rememberPeer(id, h.addrs, Date.now()), false)
@@ -606,14 +609,18 @@ export class TallyNode {
     const last = this.#lastRound
     if (m.height === last.height && m.round === last.round && m.step === last.step) return
     this.#lastRound = { height: m.height, round: m.round, step: m.step }
-    if (this.#listeners.size === 0 || m.validators.length === 0) return
-    this.#emit({
-      type: 'round',
-      height: m.height,
-      round: m.round,
-      step: m.step,
-      proposer: proposerFor(m.validators, m.height, m.round, m.passOver),
-    })
+    if (m.validators.length === 0) return
+    const proposer = proposerFor(m.validators, m.height, m.round, m.passOver)
+    // A proposer whose connection closed before this round began cannot send a proposal: tell
+    // the machine now, as when the connection closes mid-round, rather than wait out the timeout.
+    // (A machine killed just after voting is still in the last commit, so it is not passed over.)
+    if (m.step === 'propose' && proposer !== this.id && this.#net !== null) {
+      if (!this.#net.connected().includes(proposer)) {
+        queueMicrotask(() => this.#drive(() => this.#replica.peerLost(proposer, Date.now())))
+      }
+    }
+    if (this.#listeners.size === 0) return
+    this.#emit({ type: 'round', height: m.height, round: m.round, step: m.step, proposer })
   }
 
   #emitEntry(
