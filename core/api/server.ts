@@ -56,7 +56,12 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
   }
 
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const url = parseUrl(req.url)
+    if (url === null) {
+      send(res, 400, { error: 'the request target is not a valid path' })
+      req.resume()
+      return
+    }
     if (!authorised(req, url)) {
       send(res, 401, { error: 'missing or wrong bearer token' })
       req.resume()
@@ -77,9 +82,12 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 })
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    if (url.pathname !== '/api/events' || !authorised(req, url)) {
-      const code = url.pathname !== '/api/events' ? '404 Not Found' : '401 Unauthorized'
+    // Node takes its own error handler off the socket before this event: without one, a client
+    // that resets the connection would crash the process.
+    socket.on('error', () => socket.destroy())
+    const url = parseUrl(req.url)
+    if (url === null || url.pathname !== '/api/events' || !authorised(req, url)) {
+      const code = url?.pathname !== '/api/events' ? '404 Not Found' : '401 Unauthorized'
       socket.end(`HTTP/1.1 ${code}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
       return
     }
@@ -205,6 +213,15 @@ async function route(
     }
   }
   throw new RequestError(404, `no route ${method} ${path}`)
+}
+
+/** Null for a target no URL can be made of (`//[`, say): a bad request, not a crash. */
+function parseUrl(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? '/', 'http://127.0.0.1')
+  } catch {
+    return null
+  }
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

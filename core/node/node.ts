@@ -140,6 +140,8 @@ export class TallyNode {
   readonly #timers = new Set<NodeJS.Timeout>()
   /** Entries submitted here that no peer is known to have yet. */
   readonly #unrelayed = new Set<Hash>()
+  /** Peers whose connection closed and has not reopened (not those never met since start). */
+  readonly #lost = new Set<NodeId>()
   /** When each waiting entry reached this node, for its events. */
   readonly #received = new Map<Hash, number>()
   #net: Net | null = null
@@ -189,7 +191,15 @@ export class TallyNode {
       genesis: this.genesis,
       timing: this.settings.timing,
       verifier: this.#verifier,
-      chain: { block: (h) => store.block(h) },
+      // The newest block may still wait in the write batch: commit it rather than answer nothing.
+      chain: {
+        block: (h) => {
+          const b = store.block(h)
+          if (b !== null || h > this.#replica.height) return b
+          this.#writes.flush()
+          return store.block(h)
+        },
+      },
       recovered: { blocks, wal, entries: store.pendingEntries() },
     })
     for (const b of blocks.slice(-21)) this.#activity.committed(b.block)
@@ -390,8 +400,11 @@ export class TallyNode {
       // Reported by the batch; what was acknowledged was on disk already.
     }
     this.#writes.cancel()
-    await this.#net?.stop()
-    this.store.close()
+    try {
+      await this.#net?.stop()
+    } finally {
+      this.store.close()
+    }
   }
 
   // --- inputs -------------------------------------------------------------------------------
@@ -420,8 +433,10 @@ export class TallyNode {
       return
     }
     for (const a of accepted) {
-      this.#unrelayed.add(a.id)
-      a.q.resolve({ id: a.id, status: this.store.entry(a.id)?.status ?? 'submitted' })
+      const status = this.store.entry(a.id)?.status ?? 'submitted'
+      // A node that holds a quorum alone may have committed it already, inside submit.
+      if (status === 'submitted') this.#unrelayed.add(a.id)
+      a.q.resolve({ id: a.id, status })
     }
   }
 
@@ -463,6 +478,11 @@ export class TallyNode {
       this.#net?.penalise(from, `direct message does not decode: ${(error as Error).message}`)
       return
     }
+    if (message.type !== 'sync-request' && message.type !== 'sync-response') {
+      // Votes, proposals and entries travel by gossip, where validation checks their signer.
+      this.#net?.penalise(from, `a ${message.type} message on the direct protocol`)
+      return
+    }
     this.#syncing = message.type === 'sync-response'
     try {
       this.#drive(() => this.#replica.receive(from, message, Date.now()))
@@ -473,6 +493,7 @@ export class TallyNode {
 
   #onPeer(id: NodeId, connected: boolean): void {
     if (connected) {
+      this.#lost.delete(id)
       // A quiet ledger sends nothing for seconds (until its heartbeat), and a node that came
       // back behind would wait that long to learn it: ask each peer met for what follows ours.
       this.#net?.send(id, encodeMessage({ type: 'sync-request', from: this.state.height + 1 }))
@@ -482,6 +503,7 @@ export class TallyNode {
         this.#writes.flushSoon()
       }
     } else {
+      this.#lost.add(id)
       this.#drive(() => this.#replica.peerLost(id, Date.now()))
     }
     this.#emit({ type: 'peer', id })
@@ -615,7 +637,7 @@ export class TallyNode {
     // the machine now, as when the connection closes mid-round, rather than wait out the timeout.
     // (A machine killed just after voting is still in the last commit, so it is not passed over.)
     if (m.step === 'propose' && proposer !== this.id && this.#net !== null) {
-      if (!this.#net.connected().includes(proposer)) {
+      if (this.#lost.has(proposer)) {
         queueMicrotask(() => this.#drive(() => this.#replica.peerLost(proposer, Date.now())))
       }
     }
@@ -658,6 +680,8 @@ export class TallyNode {
     if (this.#stopped) return
     const e = error instanceof Error ? error : new Error(String(error))
     console.error(`tally: the node stops: ${e.message}`)
-    void this.stop().finally(() => this.#onFatal(e))
+    void this.stop()
+      .catch(() => {})
+      .finally(() => this.#onFatal(e))
   }
 }

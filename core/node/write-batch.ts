@@ -43,7 +43,11 @@ export class WriteBatch {
     if (this.#scheduled !== null || this.#ops.length === 0) return
     this.#scheduled = setImmediate(() => {
       this.#scheduled = null
-      this.flush()
+      try {
+        this.flush()
+      } catch {
+        // Reported to onError, which stops the node; thrown here it would kill the process first.
+      }
     })
   }
 

@@ -3,7 +3,7 @@
  * set the durability pragmas. A database that fails a check is closed and left exactly as it was:
  * it may hold the only copy of a node's key and of entries its users submitted.
  */
-import { existsSync, mkdirSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { StoreError, sqliteCode } from './errors.ts'
@@ -27,7 +27,8 @@ class Refusal extends Error {
 
 export function openDatabase(file: string): Database.Database {
   try {
-    mkdirSync(dirname(file), { recursive: true })
+    // The file holds the node's signing key: other users of the machine have no business in it.
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
   } catch (e) {
     throw new StoreError(
       `cannot create the folder for the ledger database ${file}: ${(e as Error).message}`,
@@ -45,6 +46,7 @@ export function openDatabase(file: string): Database.Database {
     check(db, existed)
     configure(db)
     migrate(db)
+    if (!existed) chmodSync(file, 0o600)
     return db
   } catch (e) {
     db.close()

@@ -4,6 +4,7 @@
  * real SQLite files. The steps share one cluster and run in order, as an office would live them.
  */
 import assert from 'node:assert/strict'
+import { connect } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import type { BlockView, EntryView } from '../../core/api/types.ts'
 import { encodeMessage } from '../../core/consensus/messages.ts'
@@ -281,6 +282,20 @@ describe('three tally node processes on loopback', { timeout: 600_000 }, () => {
     const r = c.ready(0)
     const noToken = await fetch(`${r.api}/api/status`)
     assert.equal(noToken.status, 401)
+    // A request target no URL can be made of must get an answer, not crash the node.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const sock = connect(Number(new URL(r.api).port), '127.0.0.1', () => {
+        sock.end('GET //[ HTTP/1.1\r\nHost: x\r\n\r\n')
+      })
+      let text = ''
+      sock.on('data', (d) => {
+        text += String(d)
+      })
+      sock.on('end', () => resolve(text))
+      sock.on('error', reject)
+    })
+    assert.match(raw, /^HTTP\/1\.1 400/)
+    assert.equal((await c.status(0)).nodeId, r.nodeId)
     const cases: [unknown, RegExp][] = [
       [{ from: '@bank', to: 'a', asset: 'EUR', amount: 1.5 }, /amount/],
       [{ from: '@bank', to: 'a', asset: 'EUR', amount: -3 }, /amount/],

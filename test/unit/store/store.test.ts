@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
@@ -580,5 +581,15 @@ describe('transactions without an fsync', () => {
     assert.equal(again.getMeta('b'), null)
     assert.deepEqual(again.getMeta('c'), new Uint8Array([3]))
     again.close()
+  })
+})
+
+describe('file permissions', () => {
+  it('a new database, which holds the node key, is readable by its owner only', () => {
+    const dir = temp.dir()
+    const s = openIn(join(dir, 'data'))
+    s.close()
+    assert.equal(statSync(join(dir, 'data', 'tally.db')).mode & 0o077, 0)
+    assert.equal(statSync(join(dir, 'data')).mode & 0o077, 0)
   })
 })
