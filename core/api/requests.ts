@@ -3,7 +3,7 @@
  * 400 that names the field, and nothing is stored. Guessing (a float amount rounded, an unknown
  * field ignored) would put something in the ledger nobody asked for.
  */
-import type { EntryBody, EntryQuery, EntryStatus } from '../node/index.ts'
+import { type EntryBody, type EntryQuery, type EntryStatus, MAX_PAGE } from '../node/index.ts'
 
 export class RequestError extends Error {
   readonly status: number
@@ -15,7 +15,6 @@ export class RequestError extends Error {
 
 const TRANSFER_FIELDS = new Set(['from', 'to', 'asset', 'amount', 'memo'])
 const STATUSES: readonly EntryStatus[] = ['submitted', 'relayed', 'committed', 'rejected']
-export const MAX_PAGE = 500
 export const DEFAULT_PAGE = 50
 
 export function parseJson(text: string): unknown {

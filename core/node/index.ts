@@ -11,6 +11,7 @@ export type {
   NodeId,
   SignedEntry,
 } from '../ledger/types.ts'
+export { MAX_PAGE } from '../store/index.ts'
 export type { EntryQuery, EntryRecord } from '../store/store.ts'
 export {
   DB_FILE,

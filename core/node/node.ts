@@ -180,6 +180,7 @@ export class TallyNode {
         )
       }
     }
+    const pending = store.pendingEntries()
     const blocks: SyncedBlock[] = []
     for (let h = 1; h <= store.height(); h++) {
       const b = store.block(h)
@@ -200,10 +201,10 @@ export class TallyNode {
           return store.block(h)
         },
       },
-      recovered: { blocks, wal, entries: store.pendingEntries() },
+      recovered: { blocks, wal, entries: pending },
     })
     for (const b of blocks.slice(-21)) this.#activity.committed(b.block)
-    for (const e of store.pendingEntries()) {
+    for (const e of pending) {
       const rec = store.entry(e.id)
       if (rec?.local && rec.status === 'submitted') this.#unrelayed.add(e.id)
       this.#received.set(e.id, rec?.received ?? Date.now())

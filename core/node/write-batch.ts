@@ -24,10 +24,6 @@ export class WriteBatch {
     this.#onError = onError
   }
 
-  get pending(): number {
-    return this.#ops.length
-  }
-
   add(op: () => void, durable: boolean): void {
     this.#ops.push(op)
     if (durable) this.#durable = true

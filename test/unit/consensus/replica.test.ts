@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { SyncedBlock } from '../../../core/consensus/messages.ts'
 import { proposerFor } from '../../../core/consensus/proposer.ts'
-import { Replica, type ReplicaEffect } from '../../../core/consensus/replica.ts'
+import { Replica } from '../../../core/consensus/replica.ts'
 import { LAN_TIMING } from '../../../core/consensus/timing.ts'
 import { buildBlock } from '../../../core/ledger/block.ts'
 import { Verifier } from '../../../core/ledger/crypto.ts'
@@ -11,30 +11,10 @@ import { blockHash } from '../../../core/ledger/hashing.ts'
 import { signProposal } from '../../../core/ledger/signing.ts'
 import { LedgerState } from '../../../core/ledger/state.ts'
 import { entry, keypairs, makeGenesis, transfer } from '../ledger/helpers.ts'
-
-function single() {
-  const [kp] = keypairs(1)
-  const chain = new Map<number, SyncedBlock>()
-  const replica = new Replica({
-    keypair: kp!,
-    genesis: makeGenesis([kp!]),
-    timing: LAN_TIMING,
-    verifier: new Verifier(),
-    chain: { block: (h) => chain.get(h) ?? null },
-  })
-  const carry = (effects: readonly ReplicaEffect[]) => {
-    for (const e of effects) {
-      if (e.type === 'persist-block')
-        chain.set(e.block.header.height, { block: e.block, commit: e.commit })
-    }
-    return effects
-  }
-  carry(replica.start(0))
-  return { replica, carry }
-}
+import { loneReplica } from './lone-replica.ts'
 
 test('an invalid entry is refused with a clear error and changes nothing', () => {
-  const { replica } = single()
+  const { replica } = loneReplica()
   const before = replica.ledgerState.stateHash
   const result = replica.submit(transfer({ from: 'Alice' }), 10, 1)
   assert.equal(result.ok, false)
@@ -44,7 +24,7 @@ test('an invalid entry is refused with a clear error and changes nothing', () =>
 })
 
 test('a submitted entry is made durable before any other effect, so the ack never outruns the disk', () => {
-  const { replica } = single()
+  const { replica } = loneReplica()
   const result = replica.submit(transfer(), 10, 1)
   assert.ok(result.ok)
   const first = result.effects[0]
@@ -53,7 +33,7 @@ test('a submitted entry is made durable before any other effect, so the ack neve
 })
 
 test('a lone member commits its own entry at once and settles it', () => {
-  const { replica, carry } = single()
+  const { replica, carry } = loneReplica()
   const result = replica.submit(transfer({ amount: 250n }), 10, 1)
   assert.ok(result.ok)
   const effects = carry(result.effects)

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { SignedEntry, Transfer } from '../../../core/ledger/index.ts'
 import { signEntry } from '../../../core/ledger/index.ts'
 import { Store } from '../../../core/store/index.ts'
-import { Chain, keypair, makeGenesis } from '../ledger/helpers.ts'
+import { Chain, keypair, makeGenesis, transfer } from '../ledger/helpers.ts'
 
 /** A fresh folder per call, all removed by `cleanup` (call it from `after`). */
 export function tempDirs() {
@@ -37,15 +37,7 @@ export function transferEntry(
   nonce: number,
   fields: Partial<Omit<Transfer, 'kind'>> = {},
 ): SignedEntry {
-  const body: Transfer = {
-    kind: 'transfer',
-    from: '@bank',
-    to: 'alice',
-    asset: 'USD',
-    amount: 100n,
-    memo: '',
-    ...fields,
-  }
+  const body = transfer(fields)
   return signEntry(author, { ledger: chain.state.ledger, author: author.id, nonce, time: 1, body })
 }
 
