@@ -400,15 +400,23 @@ export function proposalSignBytes(p: Proposal): Uint8Array {
 }
 
 export function writeSignedProposal(w: Writer, sp: SignedProposal): void {
-  writeProposal(w, sp.proposal)
-  writeSignature(w, sp.signature)
+  writeSignedProposalHead(w, sp)
   writeBlock(w, sp.block)
 }
 
 export function readSignedProposal(r: Reader): SignedProposal {
+  return { ...readSignedProposalHead(r), block: readBlock(r) }
+}
+
+/** A signed proposal without its block, for records that keep blocks apart. */
+export function writeSignedProposalHead(w: Writer, sp: Omit<SignedProposal, 'block'>): void {
+  writeProposal(w, sp.proposal)
+  writeSignature(w, sp.signature)
+}
+
+export function readSignedProposalHead(r: Reader): Omit<SignedProposal, 'block'> {
   const proposal = readProposal(r)
-  const signature = r.fixed('proposal signature', SIGNATURE_BYTES)
-  return { proposal, signature, block: readBlock(r) }
+  return { proposal, signature: r.fixed('proposal signature', SIGNATURE_BYTES) }
 }
 
 export function encodeSignedProposal(sp: SignedProposal): Uint8Array {

@@ -3,8 +3,12 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { WalRecord } from '../../../core/consensus/types.ts'
 import { decodeWal, encodeWal } from '../../../core/consensus/wal-codec.ts'
+import { Writer } from '../../../core/ledger/codec.ts'
+import { writeBlock, writeSignedProposal, writeSignedVote } from '../../../core/ledger/encoding.ts'
 import { transfer } from '../ledger/helpers.ts'
 import { loneReplica } from './lone-replica.ts'
+
+const STEP_INDEX = { idle: 0, propose: 1, prevote: 2, precommit: 3, decided: 4 } as const
 
 /** The records a lone member writes while it commits an entry: votes, a proposal, a lock. */
 function records(): WalRecord[] {
@@ -27,4 +31,46 @@ test('a truncated or extended write-ahead record is refused, not half read', () 
   const otherVersion = bytes.slice()
   otherVersion[0] = 99
   assert.throws(() => decodeWal(otherVersion), /version 99/)
+})
+
+test('a block the record names several times is stored once', () => {
+  const wal = records().find((w) => w.lockedBlock !== null && w.proposals.length > 0)!
+  assert.equal(wal.proposals[0]!.block, wal.lockedBlock)
+  const one = new Writer()
+  writeBlock(one, wal.lockedBlock!)
+  const blockBytes = one.finish().length
+  const votes = new Writer()
+  for (const v of [...wal.votes, ...wal.validPolka, ...wal.roundCertificate])
+    writeSignedVote(votes, v)
+  const rest = encodeWal(wal).length - votes.finish().length
+  assert.ok(rest < 2 * blockBytes, `${rest} bytes besides votes for a ${blockBytes}-byte block`)
+})
+
+test('a record naming a block it does not hold is refused', () => {
+  const w = new Writer()
+  w.u8(2).u53(1).u53(0).u8(STEP_INDEX.prevote)
+  w.u32(0) // no blocks stored
+  w.i32(0).i32(0) // locked in round 0 on block #0
+  assert.throws(() => decodeWal(w.finish()), /locked block 0 names no block/)
+})
+
+test('a version 1 record, each block inline, still reads', () => {
+  const wal = records().find((w) => w.lockedBlock !== null && w.proposals.length > 0)!
+  const w = new Writer()
+  w.u8(1).u53(wal.height).u53(wal.round).u8(STEP_INDEX[wal.step])
+  w.i32(wal.lockedRound)
+  for (const b of [wal.lockedBlock]) {
+    w.bool(b !== null)
+    if (b !== null) writeBlock(w, b)
+  }
+  w.i32(wal.validRound)
+  w.bool(wal.validBlock !== null)
+  if (wal.validBlock !== null) writeBlock(w, wal.validBlock)
+  for (const list of [wal.validPolka, wal.roundCertificate, wal.votes]) {
+    w.u32(list.length)
+    for (const v of list) writeSignedVote(w, v)
+  }
+  w.u32(wal.proposals.length)
+  for (const p of wal.proposals) writeSignedProposal(w, p)
+  assert.deepEqual(decodeWal(w.finish()), wal)
 })
