@@ -33,7 +33,7 @@ export const LAN_TIMING: Timing = {
   idleMs: 5_000,
   rebroadcastMs: 1_000,
   relayMs: 2_000,
-  batchMs: 5,
+  batchMs: 1,
   syncRetryMs: 500,
 }
 

@@ -55,6 +55,10 @@ export class Direct {
     }
     const header = frameHeader(data.length)
     const size = header.length + data.length
+    // One write per frame: each write becomes a yamux frame and a noise message of its own.
+    const frame = new Uint8Array(size)
+    frame.set(header)
+    frame.set(data, header.length)
     const queued = out.stream ? out.stream.writeBufferLength : out.pendingBytes
     if (queued + size > this.#opts.maxQueueBytes) {
       this.#opts.log(`direct: ${key} has ${queued} bytes queued; dropping its stream`)
@@ -62,13 +66,12 @@ export class Direct {
       return false
     }
     if (!out.stream) {
-      out.pending.push(header, data)
+      out.pending.push(frame)
       out.pendingBytes += size
       return true
     }
     try {
-      out.stream.send(header)
-      out.stream.send(data)
+      out.stream.send(frame)
       return true
     } catch (err) {
       this.#discard(key, out, asError(err))

@@ -292,7 +292,6 @@ export class Net {
   /**
    * Queues one frame on the peer's direct stream. False if not connected, or if the peer's
    * unsent queue would exceed its bound (the stream is then dropped; the next send reopens it).
-   * `data` must not be modified afterwards: it is queued without a copy.
    */
   send(to: NodeId, data: Uint8Array): boolean {
     if (this.#stopped) return false

@@ -40,6 +40,11 @@ export function judgeGossip(ctx: GossipContext, topic: Topic, data: Uint8Array):
   } catch (error) {
     return { verdict: 'reject', reason: `does not decode: ${(error as Error).message}` }
   }
+  return judgeMessage(ctx, topic, message)
+}
+
+/** The same judgement of a message already decoded (one that came on a direct stream). */
+export function judgeMessage(ctx: GossipContext, topic: Topic, message: WireMessage): Judged {
   if (topicOf(message) !== topic) {
     return { verdict: 'reject', reason: `a ${message.type} message on the ${topic} topic` }
   }

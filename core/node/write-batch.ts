@@ -1,8 +1,8 @@
 /**
  * Group commit. Writes queue up and go to disk in one SQLite transaction (one fsync) when
- * something depends on them: a message that must not leave before the vote it carries is on
- * disk, or a submitter waiting for its acknowledgement. Writes nothing waits on ride along with
- * the next such transaction, or go on their own at the end of the event-loop turn.
+ * something depends on them: submitters waiting for their acknowledgement. Writes nothing waits
+ * on ride along with the next such transaction, or go on their own, without an fsync, at the end
+ * of the event-loop turn. (The consensus record has its own log: see core/store/vote-log.ts.)
  *
  * Under load this turns thousands of submits a second into a few transactions a second: the
  * fsync is the cost, and it is shared by everything queued behind it.
@@ -27,11 +27,6 @@ export class WriteBatch {
   add(op: () => void, durable: boolean): void {
     this.#ops.push(op)
     if (durable) this.#durable = true
-  }
-
-  /** Commits now if anything queued must be durable before the caller goes on. */
-  flushIfDurable(): void {
-    if (this.#durable) this.flush()
   }
 
   /** Commits the rest at the end of this event-loop turn. */
