@@ -7,11 +7,17 @@ import { type EntryBody, type EntryQuery, type EntryStatus, MAX_PAGE } from '../
 
 export class RequestError extends Error {
   readonly status: number
-  constructor(status: number, message: string) {
+  /** For a batch: the position of the item at fault in its `entries`. */
+  readonly index: number | undefined
+  constructor(status: number, message: string, index?: number) {
     super(message)
     this.status = status
+    this.index = index
   }
 }
+
+/** Most entries one `POST /api/entries/batch` may carry. */
+export const MAX_BATCH = 1_000
 
 const TRANSFER_FIELDS = new Set(['from', 'to', 'asset', 'amount', 'memo'])
 const STATUSES: readonly EntryStatus[] = ['submitted', 'relayed', 'committed', 'rejected']
@@ -50,6 +56,48 @@ export function transferFrom(value: unknown): EntryBody {
     amount: amountFrom(v.amount),
     memo: text('memo', true),
   }
+}
+
+/**
+ * A batch's bodies, every one read by the rules of `transferFrom` and then checked by `check`
+ * (the ledger's own rule), before any is submitted: the first bad item is a 400 naming its index.
+ */
+export function batchFrom(value: unknown, check: (body: EntryBody) => string | null): EntryBody[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new RequestError(400, 'the body must be a JSON object {"entries": [transfers]}')
+  }
+  for (const k of Object.keys(value)) {
+    if (k !== 'entries') throw new RequestError(400, `unknown field "${k}"`)
+  }
+  const items = (value as { entries?: unknown }).entries
+  if (!Array.isArray(items)) {
+    throw new RequestError(400, '"entries" must be an array of transfers')
+  }
+  if (items.length < 1 || items.length > MAX_BATCH) {
+    throw new RequestError(
+      400,
+      `"entries" must hold 1 to ${MAX_BATCH} transfers, not ${items.length}`,
+    )
+  }
+  return items.map((item: unknown, i) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw new RequestError(
+        400,
+        `entries[${i}] must be a JSON object {"from","to","asset","amount","memo"}`,
+        i,
+      )
+    }
+    let body: EntryBody
+    try {
+      body = transferFrom(item)
+    } catch (error) {
+      if (!(error instanceof RequestError)) throw error
+      throw new RequestError(error.status, `entries[${i}]: ${error.message}`, i)
+    }
+    const refused = check(body)
+    if (refused !== null) throw new RequestError(400, `entries[${i}]: ${refused}`, i)
+    return body
+  })
 }
 
 function amountFrom(x: unknown): bigint {

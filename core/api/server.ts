@@ -8,9 +8,30 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
-import { type NodeEventData, SubmitError, type TallyNode } from '../node/index.ts'
-import { entryQueryFrom, heightFrom, parseJson, RequestError, transferFrom } from './requests.ts'
-import type { EventMessage, MemberView, SubmitResponse } from './types.ts'
+import {
+  type EntryBody,
+  type EntryStatus,
+  type NodeEventData,
+  SubmitError,
+  type TallyNode,
+} from '../node/index.ts'
+import {
+  batchFrom,
+  entryQueryFrom,
+  heightFrom,
+  MAX_BATCH,
+  parseJson,
+  RequestError,
+  transferFrom,
+} from './requests.ts'
+import type {
+  BatchItemResult,
+  BatchPartialResponse,
+  BatchResponse,
+  EventMessage,
+  MemberView,
+  SubmitResponse,
+} from './types.ts'
 import {
   balancesView,
   blockView,
@@ -22,6 +43,16 @@ import {
 } from './views.ts'
 
 const MAX_BODY = 64 * 1024
+/**
+ * 4 KiB an item: the longest transfer (64-character accounts, a memo of 280 emoji) is about 1.3 KB
+ * as plain JSON, and even that memo written as `\uXXXX` escapes (12 bytes an emoji) fits.
+ */
+const MAX_BATCH_BODY = MAX_BATCH * 4 * 1024
+/**
+ * Entries waiting for a block past which submissions get 503. Without a quorum nothing commits,
+ * and a mempool without a bound would grow until memory, gossip and the next block gave way.
+ */
+export const MAX_PENDING = 50_000
 /** A stream client this far behind is cut off rather than buffered without end. */
 const MAX_BUFFERED = 8 * 1024 * 1024
 const HASH = /^[0-9a-f]{64}$/
@@ -32,6 +63,8 @@ export interface ApiOptions {
   readonly token?: string
   /** Routes under /api/test/ that cut the node off from peers; only for the cluster tests. */
   readonly testHooks?: boolean
+  /** Entries waiting for a block past which submissions get 503; MAX_PENDING unless a test lowers it. */
+  readonly maxPending?: number
 }
 
 export interface ApiServer {
@@ -55,6 +88,8 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
     return given !== null && given.length === expected.length && timingSafeEqual(given, expected)
   }
 
+  const submitter = new Submitter(node, opts.maxPending ?? MAX_PENDING)
+
   const server = createServer((req, res) => {
     const url = parseUrl(req.url)
     if (url === null) {
@@ -67,11 +102,17 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
       req.resume()
       return
     }
-    route(node, req, url, opts.testHooks === true).then(
+    route(node, req, url, opts.testHooks === true, submitter).then(
       ([status, body]) => send(res, status, body),
       (error: unknown) => {
-        if (error instanceof RequestError) send(res, error.status, { error: error.message })
-        else if (error instanceof SubmitError) send(res, 400, { error: error.message })
+        if (error instanceof RequestError) {
+          const { message, index } = error
+          send(
+            res,
+            error.status,
+            index === undefined ? { error: message } : { error: message, index },
+          )
+        } else if (error instanceof SubmitError) send(res, 400, { error: error.message })
         else {
           console.error('tally api:', error)
           send(res, 500, { error: `the node failed: ${(error as Error).message}` })
@@ -123,11 +164,99 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
   }
 }
 
+type Submitted = { id: string; status: EntryStatus }
+
+/**
+ * Submits for the routes, within the mempool bound. Counts what it has handed to the node and not
+ * yet seen answered: those are not in `node.pending` until the node takes them at the end of the
+ * event-loop turn, and requests read in the same turn must not all squeeze under the bound.
+ */
+class Submitter {
+  readonly #node: TallyNode
+  readonly #max: number
+  #inFlight = 0
+
+  constructor(node: TallyNode, max: number) {
+    this.#node = node
+    this.#max = max
+  }
+
+  /** One entry; rejects with SubmitError when the ledger refuses it. */
+  async one(body: EntryBody): Promise<Submitted> {
+    this.#admit(1)
+    this.#inFlight++
+    try {
+      return await this.#node.submit(body)
+    } finally {
+      this.#inFlight--
+    }
+  }
+
+  /** All of them in this event-loop turn, so they share one transaction; results in order. */
+  async all(bodies: readonly EntryBody[]): Promise<PromiseSettledResult<Submitted>[]> {
+    this.#admit(bodies.length)
+    this.#inFlight += bodies.length
+    try {
+      return await Promise.allSettled(bodies.map((b) => this.#node.submit(b)))
+    } finally {
+      this.#inFlight -= bodies.length
+    }
+  }
+
+  #admit(n: number): void {
+    const waiting = this.#node.pending + this.#inFlight
+    if (waiting + n <= this.#max) return
+    const s = this.#node.status()
+    const why = s.hasQuorum
+      ? 'blocks are not keeping up with submissions'
+      : `it cannot reach a quorum (${s.online} of ${s.members} members online, ${s.quorum} needed), so no block commits`
+    throw new RequestError(
+      503,
+      `this node has too many entries waiting for a block (${waiting}${n > 1 ? `, and ${n} in this batch` : ''}; at most ${this.#max}) because ${why}: nothing was stored, submit again later`,
+    )
+  }
+}
+
+/**
+ * The answer to a checked batch: 202 when every item is stored; otherwise one result per item,
+ * 207 if some are stored, 400 if the ledger refused them all, 500 if the node failed them all.
+ */
+export function batchAnswer(
+  settled: readonly PromiseSettledResult<Submitted>[],
+): [202, BatchResponse] | [207 | 400 | 500, BatchPartialResponse] {
+  const stored: SubmitResponse[] = []
+  for (const s of settled) if (s.status === 'fulfilled') stored.push(s.value)
+  if (stored.length === settled.length) {
+    return [202, { entries: stored.map((r) => ({ id: r.id, status: r.status })) }]
+  }
+  const entries: BatchItemResult[] = settled.map((s) =>
+    s.status === 'fulfilled'
+      ? { id: s.value.id, status: s.value.status }
+      : { error: s.reason instanceof Error ? s.reason.message : String(s.reason) },
+  )
+  const failed = settled.length - stored.length
+  if (stored.length > 0) {
+    return [
+      207,
+      { error: `${failed} of ${settled.length} entries were not stored; the others were`, entries },
+    ]
+  }
+  const refused = settled.every((s) => s.status === 'rejected' && s.reason instanceof SubmitError)
+  if (refused) {
+    return [
+      400,
+      { error: 'the ledger refused every entry of the batch: nothing was stored', entries },
+    ]
+  }
+  return [500, { error: 'the node failed: nothing of the batch was stored', entries }]
+}
+
 async function route(
   node: TallyNode,
   req: IncomingMessage,
   url: URL,
   testHooks: boolean,
+  submitter: Submitter,
 ): Promise<[number, unknown]> {
   const path = url.pathname
   const method = req.method ?? 'GET'
@@ -136,14 +265,29 @@ async function route(
   }
   if (path === '/api/entries') {
     if (method === 'POST') {
-      const body = transferFrom(parseJson(await readBody(req)))
-      const r = await node.submit(body)
+      const body = transferFrom(parseJson(await readBody(req, MAX_BODY)))
+      const r = await submitter.one(body)
       const answer: SubmitResponse = { id: r.id, status: r.status }
       return [202, answer]
     }
     only('GET')
     const page = node.entries(entryQueryFrom(url.searchParams))
     return [200, { entries: page.entries.map(entryView), next: page.next }]
+  }
+  if (path === '/api/entries/batch') {
+    only('POST')
+    // Every item is read and checked before any is submitted: a bad one stores nothing.
+    const bodies = batchFrom(parseJson(await readBody(req, MAX_BATCH_BODY)), (b) =>
+      node.bodyError(b),
+    )
+    const [status, answer] = batchAnswer(await submitter.all(bodies))
+    if (status === 500) {
+      console.error(
+        'tally api: a batch failed:',
+        answer.entries.find((e) => 'error' in e),
+      )
+    }
+    return [status, answer]
   }
   const entryMatch = /^\/api\/entries\/([^/]+)$/.exec(path)
   if (entryMatch !== null) {
@@ -204,7 +348,7 @@ async function route(
     case '/api/test/isolate': {
       if (!testHooks) break
       only('POST')
-      const v = parseJson(await readBody(req)) as { peers?: unknown }
+      const v = parseJson(await readBody(req, MAX_BODY)) as { peers?: unknown }
       if (!Array.isArray(v.peers) || !v.peers.every((p) => typeof p === 'string' && HASH.test(p))) {
         throw new RequestError(400, '{"peers": [node ids]} expected')
       }
@@ -224,17 +368,17 @@ function parseUrl(target: string | undefined): URL | null {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
     // Past the limit the rest is read and dropped, so the client still gets its 413.
     req.on('data', (c: Buffer) => {
       size += c.length
-      if (size <= MAX_BODY) chunks.push(c)
+      if (size <= limit) chunks.push(c)
     })
     req.on('end', () => {
-      if (size > MAX_BODY) reject(new RequestError(413, `the body is over ${MAX_BODY} bytes`))
+      if (size > limit) reject(new RequestError(413, `the body is over ${limit} bytes`))
       else resolve(Buffer.concat(chunks).toString('utf8'))
     })
     req.on('error', reject)

@@ -29,6 +29,34 @@ export interface ErrorResponse {
   readonly error: string
 }
 
+/** `POST /api/entries/batch`: 1 to 1,000 transfers, each read as `POST /api/entries` reads one. */
+export interface BatchRequest {
+  readonly entries: readonly TransferRequest[]
+}
+
+/** `202` answer to a batch: every entry is on this node's disk; one result per item, in order. */
+export interface BatchResponse {
+  readonly entries: readonly SubmitResponse[]
+}
+
+/** `400` to a batch with an item that is malformed or that the ledger can never accept: nothing was stored. */
+export interface BatchItemErrorResponse extends ErrorResponse {
+  /** The position in `entries` of the (first) item at fault; `error` starts `entries[<index>]:`. */
+  readonly index: number
+}
+
+/** One item's fate when the node refused or failed part of a checked batch. */
+export type BatchItemResult = SubmitResponse | ErrorResponse
+
+/**
+ * A batch that passed every check but was not wholly stored: `207` when some items are on disk
+ * (those with an `id`), `400` when the ledger refused them all, `500` when none were stored
+ * because the node failed. One result per item, in order; `error` says how many failed.
+ */
+export interface BatchPartialResponse extends ErrorResponse {
+  readonly entries: readonly BatchItemResult[]
+}
+
 interface EntryCommon {
   readonly id: string
   readonly status: EntryStatus
