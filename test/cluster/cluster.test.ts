@@ -231,10 +231,18 @@ describe('three tally node processes on loopback', { timeout: 600_000 }, () => {
       },
       { onGossip: () => {}, onDirect: () => {}, onPeer: () => {} },
     )
+    const rogueId = rogueKey.keypair.id
+    const rogueAt0 = async () => (await c.peers(0)).peers.find((x) => x.id === rogueId)
     try {
       await until('the rogue connects', async () =>
         rogue.connected().length > 0 ? true : undefined,
       )
+      // Before it misbehaves, node0 must list it, connected and not penalised: what follows then
+      // shows that node0 saw the rogue and punished it, not merely that it never met it.
+      await until('node0 lists the rogue as a connected peer in good standing', async () => {
+        const p = await rogueAt0()
+        return p?.connected === true && p.score !== null && p.score >= 0 ? true : undefined
+      })
       await new Promise((r) => setTimeout(r, 500)) // subscriptions travel after the connection
       const member = c.ready(1).nodeId
       const forged = signEntry(keypairFromSeed(rogueKey.seed), {
@@ -259,11 +267,14 @@ describe('three tally node processes on loopback', { timeout: 600_000 }, () => {
         encodeMessage({ type: 'entries', entries: [impersonating] }),
       ]
       for (const bytes of junk) await rogue.publish('entries', bytes)
+      // Penalised: a negative score, or cut off (a peer once met stays listed, disconnected).
+      // A rogue missing from the list would be a regression of its own, not a penalty.
       await until(
         'node0 penalises the rogue',
         async () => {
-          const p = (await c.peers(0)).peers.find((x) => x.id === rogueKey.keypair.id)
-          return p === undefined || (p.score !== null && p.score < 0) ? true : undefined
+          const p = await rogueAt0()
+          assert.ok(p !== undefined, 'node0 no longer lists the rogue it had listed')
+          return (p.score !== null && p.score < 0) || !p.connected ? true : undefined
         },
         10_000,
       )
