@@ -194,13 +194,11 @@ export class Replica {
       return { ok: false, error: 'this machine is not a member of the ledger, so it cannot submit' }
     }
     if (!Number.isSafeInteger(nonce) || nonce < 0) return { ok: false, error: 'bad nonce' }
-    const entry = signEntry(this.init.keypair, {
-      ledger: this.ledger,
-      author: this.id,
-      nonce,
-      time: Math.floor(now),
-      body,
-    })
+    const entry = signEntry(
+      this.init.keypair,
+      { ledger: this.ledger, author: this.id, nonce, time: Math.floor(now), body },
+      this.init.verifier,
+    )
     if (this.mempool.has(entry.id) || this.state.isCommitted(entry.id)) {
       return { ok: true, id: entry.id, effects: [] }
     }

@@ -101,3 +101,14 @@ test('Verifier evicts the oldest answer beyond its capacity', () => {
   v.verify(kp.id, third, kp.sign(third))
   assert.equal(v.stats.hits, 1)
 })
+
+test('Verifier.vouch makes a signature this process made a hit, for that message only', () => {
+  const kp = keypairFromSeed(new Uint8Array(32).fill(8))
+  const sig = kp.sign(text('pay 2'))
+  const v = new Verifier()
+  v.vouch(kp.id, text('pay 2'), sig)
+  assert.equal(v.verify(kp.id, text('pay 2'), sig), true)
+  assert.deepEqual(v.stats, { hits: 1, misses: 0 })
+  assert.equal(v.verify(kp.id, text('pay 3'), sig), false)
+  assert.deepEqual(v.stats, { hits: 1, misses: 1 })
+})

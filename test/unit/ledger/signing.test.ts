@@ -294,3 +294,17 @@ test('commitFromVotes refuses prevotes, nil votes and votes for different blocks
   assert.throws(() => commitFromVotes([a!, b]), /different blocks or rounds/)
   assert.throws(() => commitFromVotes([]), /at least one/)
 })
+
+test('signEntry vouches for its signature to the verifier it is given: checking it later costs no verification', () => {
+  const v = new Verifier()
+  const se = signEntry(author, entry, v)
+  assert.equal(verifyEntry(v, se), null)
+  assert.deepEqual(v.stats, { hits: 1, misses: 0 })
+  // Another verifier was told nothing, and a copy with another signature is still checked.
+  const fresh = new Verifier()
+  assert.equal(verifyEntry(fresh, se), null)
+  assert.equal(fresh.stats.misses, 1)
+  const forged = { ...se, signature: new Uint8Array(64) }
+  assert.notEqual(verifyEntry(v, forged), null)
+  assert.equal(v.stats.misses, 1)
+})
