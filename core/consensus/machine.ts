@@ -12,6 +12,10 @@
  *   valid block with that hash from any round's proposal: the votes are what carry safety, the
  *   block is only needed to know v and that it is valid.
  * - A timeout may fire early (peer-lost): only liveness depends on timeouts.
+ * - A quorum of nil precommits in our round starts the next round at once, not after
+ *   timeoutPrecommit (L65): a quorum is more than half, so no block can gather one in that round
+ *   any more, and a decision of the round would still be taken later (L49 looks at every round).
+ *   A crashed proposer otherwise costs a whole timeoutPrecommit after its round has failed.
  */
 import { blockHash } from '../ledger/hashing.ts'
 import { exceeds, totalWeight } from '../ledger/quorum.ts'
@@ -395,6 +399,7 @@ class Draft {
       if (this.tryDecide()) return
       if (this.trySkipRound()) continue
       if (this.step === 'idle') return
+      if (this.tryNextRoundOnNil()) continue
       if (this.step === 'propose' && this.tryPrevoteOnProposal()) continue
       if (this.step !== 'propose' && this.tryLockOnPolka()) continue
       if (this.step === 'prevote' && this.tryPrecommitNil()) continue
@@ -437,6 +442,15 @@ class Draft {
     const rv = this.roundVotes(target)
     this.roundCertificate = [...allVotes(rv.prevotes), ...allVotes(rv.precommits)]
     this.startRound(target)
+    return true
+  }
+
+  // L65 without its timeout, when a quorum precommitted nil (see the liberties above).
+  private tryNextRoundOnNil(): boolean {
+    const rv = this.roundVotes(this.round)
+    if (!this.hasQuorum(this.weightFor(rv.precommits, null))) return false
+    this.roundCertificate = allVotes(rv.precommits)
+    this.startRound(this.round + 1)
     return true
   }
 

@@ -605,8 +605,8 @@ test('L47, L65: any quorum of precommits schedules timeoutPrecommit once, and it
       state: { round: 0, step: 'prevote' },
     },
     {
-      desc: 'precommit nil from v3: 3 precommitters of 4, mixed values: schedule timeoutPrecommit',
-      input: c.precommit(3, 0, null),
+      desc: 'precommit B from v3: 3 precommitters of 4, mixed values: schedule timeoutPrecommit',
+      input: c.precommit(3, 0, 'B'),
       effects: [schedules('precommit', 0)],
       state: { round: 0, step: 'prevote' },
     },
@@ -672,14 +672,8 @@ test('round certificate: the precommits that moved a node to the next round are 
       state: { round: 0, step: 'prevote' },
     },
     {
-      desc: 'precommit nil from v3: a quorum of precommits, schedule timeoutPrecommit',
+      desc: 'precommit nil from v3: a quorum of nil precommits, round 1 at once, keeping the three precommits that justify it',
       input: c.precommit(3, 0, null),
-      effects: [schedules('precommit', 0)],
-      state: { round: 0, step: 'prevote' },
-    },
-    {
-      desc: 'timeoutPrecommit: round 1, keeping the three precommits that justify it',
-      input: c.timeout('precommit', 0),
       effects: [schedules('propose', 1)],
       state: { round: 1, step: 'propose' },
       check: (t) => assert.equal(t.state.roundCertificate.length, 3),
@@ -1040,14 +1034,8 @@ test('L36 in step precommit: a late polka sets and persists validValue without l
       state: { round: 0, step: 'precommit', validRound: 0 },
     },
     {
-      desc: 'precommit nil from v3: schedule timeoutPrecommit',
+      desc: 'precommit nil from v3: a quorum of nil precommits, so round 1 at once: re-propose A with polRound 0 and prevote it',
       input: c.precommit(3, 0, null),
-      effects: [schedules('precommit', 0)],
-      state: { round: 0, step: 'precommit', validRound: 0 },
-    },
-    {
-      desc: 'timeoutPrecommit: round 1, re-propose A with polRound 0 and prevote it',
-      input: c.timeout('precommit', 0),
       effects: [
         persists(),
         proposes(1, 'A', 0),
@@ -1056,6 +1044,49 @@ test('L36 in step precommit: a late polka sets and persists validValue without l
         sends('prevote', 1, 'A'),
       ],
       state: { round: 1, step: 'prevote', validRound: 0 },
+    },
+  ])
+})
+
+test('L65 early: a quorum of nil precommits starts the next round at once; a quorum of mixed precommits waits for timeoutPrecommit', () => {
+  const c = crash3
+  const toPrecommitNil = [
+    {
+      desc: 'start-height',
+      input: c.start(),
+      effects: [schedules('rebroadcast', 0), schedules('propose', 0)],
+      state: { round: 0, step: 'propose' as const },
+    },
+    {
+      desc: 'timeoutPropose (the proposer crashed): prevote nil',
+      input: c.timeout('propose', 0),
+      effects: [persists(), sends('prevote', 0, null)],
+      state: { round: 0, step: 'prevote' as const },
+    },
+    {
+      desc: 'prevote nil from v2: a polka for nil, precommit nil (L44)',
+      input: c.prevote(2, 0, null),
+      effects: [persists(), sends('precommit', 0, null)],
+      state: { round: 0, step: 'precommit' as const },
+    },
+  ]
+  run(c, 0, [
+    ...toPrecommitNil,
+    {
+      desc: 'precommit nil from v2: 2 of 3 precommitted nil, no block can be decided in round 0: round 1 now',
+      input: c.precommit(2, 0, null),
+      effects: [schedules('propose', 1)],
+      state: { round: 1, step: 'propose' },
+      check: (t) => assert.equal(t.state.roundCertificate.length, 2),
+    },
+  ])
+  run(c, 0, [
+    ...toPrecommitNil,
+    {
+      desc: 'precommit A from v2: a quorum of precommits but not for nil: wait for timeoutPrecommit',
+      input: c.precommit(2, 0, 'A'),
+      effects: [schedules('precommit', 0)],
+      state: { round: 0, step: 'precommit' },
     },
   ])
 })
