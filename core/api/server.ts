@@ -248,7 +248,16 @@ export function batchAnswer(
       { error: 'the ledger refused every entry of the batch: nothing was stored', entries },
     ]
   }
-  return [500, { error: 'the node failed: nothing of the batch was stored', entries }]
+  // A failed write stops the node, and what of the batch it holds shows once it runs again: the
+  // entries were taken into its mempool before the write failed.
+  return [
+    500,
+    {
+      error:
+        'the node failed and stops: the batch was not acknowledged; after a restart its entries list shows what was kept',
+      entries,
+    },
+  ]
 }
 
 async function route(

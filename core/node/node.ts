@@ -154,6 +154,8 @@ export class TallyNode {
   #stopped = false
   #syncing = false
   #lastRound = { height: 0, round: -1, step: 'idle' as Step }
+  /** A block was committed and its write has not been synced yet (see `persist-wal`). */
+  #blockUnsynced = false
   readonly #onFatal: (error: Error) => void
 
   private constructor(store: Store, votes: VoteLog, opts: NodeOptions) {
@@ -452,6 +454,9 @@ export class TallyNode {
       this.#writes.flush()
     } catch (error) {
       for (const a of accepted) a.q.reject(error as Error)
+      // The entries are in the mempool and may already be on their way: a node that cannot
+      // write its votes or entries stops rather than go on with what its disk does not hold.
+      this.#fail(error)
       return
     }
     for (const a of accepted) {
@@ -564,6 +569,13 @@ export class TallyNode {
     for (const e of effects) {
       switch (e.type) {
         case 'persist-wal':
+          // A record of the next height must not reach the disk before the block that ended this
+          // one: after a crash the node would restart at that block's height with no record of
+          // the votes it signed there, free to sign others.
+          if (this.#blockUnsynced) {
+            this.#writes.flush(true)
+            this.#blockUnsynced = false
+          }
           // On disk now, before any later effect: the next send may carry the vote it records.
           this.#votes.write(encodeWal(e.wal))
           break
@@ -579,6 +591,7 @@ export class TallyNode {
           break
         case 'committed':
           this.#committed(e.block, e.hash, e.commit, e.outcomes)
+          this.#blockUnsynced = true
           break
         case 'send':
           this.#send(e.to, e.message)

@@ -10,7 +10,8 @@
  * fdatasync returns), and the older slot still holds the last record that counted. Overwriting
  * in place keeps the file's size, so the sync writes data and no metadata once it has grown.
  *
- * A slot: "TLV1", sequence (u64), length (u32), SHA-256 of the record (first 16 bytes), record.
+ * A slot: "TLV1", sequence (u64), length (u32), SHA-256 of sequence, length and record (first 16
+ * bytes), record.
  */
 import { createHash } from 'node:crypto'
 import {
@@ -76,7 +77,13 @@ export class VoteLog {
         )
       }
       const newest = sound.reduce((a, s) => (s.seq > a.seq ? s : a))
-      const fds = files.map((f) => openSync(f, constants.O_RDWR))
+      const fds: number[] = []
+      try {
+        for (const f of files) fds.push(openSync(f, constants.O_RDWR))
+      } catch (e) {
+        for (const fd of fds) closeSync(fd)
+        throw e
+      }
       return new VoteLog(files, fds, newest)
     } catch (e) {
       if (e instanceof StoreError) throw e
@@ -112,7 +119,15 @@ export class VoteLog {
   }
 
   close(): void {
-    for (const fd of this.#fds.splice(0)) closeSync(fd)
+    let failed: unknown = null
+    for (const fd of this.#fds.splice(0)) {
+      try {
+        closeSync(fd)
+      } catch (e) {
+        failed ??= e
+      }
+    }
+    if (failed !== null) throw failed
   }
 }
 
@@ -122,8 +137,8 @@ function encodeSlot(seq: number, record: Uint8Array): Uint8Array {
   view.setUint32(0, MAGIC)
   view.setBigUint64(4, BigInt(seq))
   view.setUint32(12, record.length)
-  slot.set(digest(record), 16)
   slot.set(record, HEADER_BYTES)
+  slot.set(digest(slot), 16)
   return slot
 }
 
@@ -141,8 +156,16 @@ function createEmptySlot(file: string): void {
   renameSync(tmp, file)
 }
 
-function digest(record: Uint8Array): Uint8Array {
-  return createHash('sha256').update(record).digest().subarray(0, 16)
+/**
+ * Over the sequence and length as well as the record: a write torn so that only a new sequence
+ * number landed must not pass for the newest record.
+ */
+function digest(slot: Uint8Array): Uint8Array {
+  return createHash('sha256')
+    .update(slot.subarray(4, 16))
+    .update(slot.subarray(HEADER_BYTES))
+    .digest()
+    .subarray(0, 16)
 }
 
 /** The slot's record, or null if its bytes do not check (torn or damaged). */
@@ -154,9 +177,9 @@ function readSlot(file: string): Slot | null {
   const seq = Number(view.getBigUint64(4))
   const length = view.getUint32(12)
   if (HEADER_BYTES + length > bytes.length) return null
-  const record = new Uint8Array(bytes.subarray(HEADER_BYTES, HEADER_BYTES + length))
-  if (!Buffer.from(digest(record)).equals(bytes.subarray(16, HEADER_BYTES))) return null
-  return { seq, record }
+  const slot = bytes.subarray(0, HEADER_BYTES + length)
+  if (!Buffer.from(digest(slot)).equals(bytes.subarray(16, HEADER_BYTES))) return null
+  return { seq, record: new Uint8Array(slot.subarray(HEADER_BYTES)) }
 }
 
 /** A new file's name is durable only once its folder is synced. */

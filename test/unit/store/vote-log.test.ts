@@ -55,6 +55,21 @@ test('a flipped byte in the newest slot is caught by its checksum', () => {
   assert.deepEqual(VoteLog.open(dir).read(), record(1))
 })
 
+test('a slot whose sequence number alone was rewritten does not pass for the newest record', () => {
+  const dir = dirs.dir()
+  const log = VoteLog.open(dir)
+  log.write(record(1))
+  log.write(record(2))
+  log.close()
+  // Record 1 sits in votes.1; give it sequence 3, as a write of record 3 torn after its header
+  // would, over the old length, checksum and record.
+  const file = join(dir, 'votes.1')
+  const bytes = readFileSync(file)
+  new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(4, 3n)
+  writeFileSync(file, bytes)
+  assert.deepEqual(VoteLog.open(dir).read(), record(2))
+})
+
 test('a log whose two slots are both damaged is refused by name and left as it is', () => {
   const dir = dirs.dir()
   const log = VoteLog.open(dir)
