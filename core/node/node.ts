@@ -176,14 +176,15 @@ export class TallyNode {
     this.#verifier = new Verifier()
     this.#writes = new WriteBatch(store, (error) => this.#fail(error))
     // Data folders from before the record moved out of the database keep it under meta 'wal'.
-    const walBytes = votes.read() ?? store.getMeta('wal')
+    const logged = votes.read()
+    const walBytes = logged ?? store.getMeta('wal')
     let wal = null
     if (walBytes !== null) {
       try {
         wal = decodeWal(walBytes)
       } catch (error) {
         throw new Error(
-          `the consensus write-ahead record in ${votes.read() === null ? store.file : votes.files.join(' / ')} does not decode (${(error as Error).message}); the node will not vote without it`,
+          `the consensus write-ahead record in ${logged === null ? store.file : votes.files.join(' / ')} does not decode (${(error as Error).message}); the node will not vote without it`,
         )
       }
     }

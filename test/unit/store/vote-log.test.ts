@@ -11,6 +11,16 @@ after(() => dirs.cleanup())
 
 const record = (n: number, size = 100) => new Uint8Array(size).fill(n)
 
+/** A closed log holding record 1 in `votes.1` and record 2, the newest, in `votes.0`. */
+function twoRecords(): string {
+  const dir = dirs.dir()
+  const log = VoteLog.open(dir)
+  log.write(record(1))
+  log.write(record(2))
+  log.close()
+  return dir
+}
+
 test('a new log holds no record, and a written one is read back after reopening', () => {
   const dir = dirs.dir()
   const log = VoteLog.open(dir)
@@ -43,11 +53,7 @@ test('a write torn by a crash leaves the record before it', () => {
 })
 
 test('a flipped byte in the newest slot is caught by its checksum', () => {
-  const dir = dirs.dir()
-  const log = VoteLog.open(dir)
-  log.write(record(1))
-  log.write(record(2))
-  log.close()
+  const dir = twoRecords()
   const file = join(dir, 'votes.0')
   const bytes = readFileSync(file)
   bytes[bytes.length - 1] = bytes.at(-1)! ^ 0xff
@@ -56,11 +62,7 @@ test('a flipped byte in the newest slot is caught by its checksum', () => {
 })
 
 test('a slot whose sequence number alone was rewritten does not pass for the newest record', () => {
-  const dir = dirs.dir()
-  const log = VoteLog.open(dir)
-  log.write(record(1))
-  log.write(record(2))
-  log.close()
+  const dir = twoRecords()
   // Record 1 sits in votes.1; give it sequence 3, as a write of record 3 torn after its header
   // would, over the old length, checksum and record.
   const file = join(dir, 'votes.1')
@@ -71,11 +73,7 @@ test('a slot whose sequence number alone was rewritten does not pass for the new
 })
 
 test('a log whose two slots are both damaged is refused by name and left as it is', () => {
-  const dir = dirs.dir()
-  const log = VoteLog.open(dir)
-  log.write(record(1))
-  log.write(record(2))
-  log.close()
+  const dir = twoRecords()
   for (const s of ['votes.0', 'votes.1']) writeFileSync(join(dir, s), 'not a slot')
   assert.throws(
     () => VoteLog.open(dir),
