@@ -3,7 +3,7 @@
  * node from contradicting itself, so a record that does not decode is an error to report, never
  * something to skip.
  */
-import { Reader, Writer } from '../ledger/codec.ts'
+import { DecodeError, Reader, Writer } from '../ledger/codec.ts'
 import {
   readBlock,
   readSignedProposal,
@@ -29,7 +29,12 @@ const MAX_BLOCKS = 65_536
 const MIN_BLOCK_BYTES = 8
 /** Votes in one list: a round's worth from every validator, several rounds over. */
 const MAX_VOTES = 65_536
-const MIN_VOTE_BYTES = 32 + 1 + 8 + 8 + 1 + 32 + 64
+/**
+ * The smallest signed vote, a nil one: ledger, type, height (u53), round (u32), no value, validator,
+ * signature. Counting a round as 8 bytes or a value as present refuses records that end in nil
+ * votes, as a record of a round whose proposer was down does. Proposals are larger still.
+ */
+const MIN_VOTE_BYTES = 32 + 1 + 8 + 4 + 1 + 32 + 64
 
 export function encodeWal(wal: WalRecord): Uint8Array {
   // By identity: the machine hands over the same object wherever one block is meant, and two
@@ -70,18 +75,18 @@ export function encodeWal(wal: WalRecord): Uint8Array {
   return w.finish()
 }
 
-/** Throws naming what is wrong. */
+/** Throws DecodeError naming what is wrong. */
 export function decodeWal(bytes: Uint8Array): WalRecord {
   const r = new Reader(bytes)
   const version = r.u8('wal version')
   if (version !== 1 && version !== VERSION) {
-    throw new Error(`write-ahead record version ${version} is not known`)
+    throw new DecodeError(`write-ahead record version ${version} is not known`)
   }
   const height = r.u53('height')
   const round = r.u53('round')
   const stepIndex = r.u8('step')
   const step = STEPS[stepIndex]
-  if (step === undefined) throw new Error(`write-ahead record has unknown step ${stepIndex}`)
+  if (step === undefined) throw new DecodeError(`write-ahead record has unknown step ${stepIndex}`)
   const record = version === 1 ? readBodyV1(r) : readBodyV2(r)
   r.end('write-ahead record')
   return { height, round, step, ...record }
@@ -97,7 +102,7 @@ function readBodyV2(r: Reader): Body {
     const i = r.i32(field)
     if (i === -1 && !required) return null
     const b = blocks[i]
-    if (b === undefined) throw new Error(`write-ahead record: ${field} ${i} names no block`)
+    if (b === undefined) throw new DecodeError(`write-ahead record: ${field} ${i} names no block`)
     return b
   }
   return readBody(
