@@ -132,6 +132,15 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
       socket.end(`HTTP/1.1 ${code}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
       return
     }
+    // The greeting first: a node that has stopped (its disk failed) cannot tell its status, and
+    // an exception in the upgrade callback would take the whole process down.
+    let hello: EventMessage
+    try {
+      hello = { type: 'hello', status: statusView(node.status()) }
+    } catch (error) {
+      refuseUpgrade(socket, `the node has stopped: ${(error as Error).message}`)
+      return
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const push = (m: EventMessage) => {
         if (ws.bufferedAmount > MAX_BUFFERED) {
@@ -140,7 +149,7 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
         }
         ws.send(JSON.stringify(m))
       }
-      push({ type: 'hello', status: statusView(node.status()) })
+      push(hello)
       const unsubscribe = node.subscribe((e: NodeEventData) => {
         const m = eventMessage(node, e)
         if (m !== null) push(m)
@@ -366,6 +375,17 @@ async function route(
     }
   }
   throw new RequestError(404, `no route ${method} ${path}`)
+}
+
+/** Answers an upgrade with 503 and closes the socket once the answer is written. */
+function refuseUpgrade(socket: Duplex, message: string): void {
+  const body = JSON.stringify({ error: message })
+  socket.end(
+    'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n' +
+      `Content-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    () => socket.destroy(),
+  )
 }
 
 /** Null for a target no URL can be made of (`//[`, say): a bad request, not a crash. */

@@ -2,19 +2,33 @@
  * The direct protocol: point-to-point frames (block sync, catch-up, resends) on one long-lived
  * outbound stream per peer. Frames on one stream arrive in order; a frame lost with a failed
  * stream is not retried here, because the node already re-requests what it still needs.
+ *
+ * Inbound, a peer gets what an honest one needs and no more: one incomplete frame held at a time
+ * (across all its streams and connections; see budget.ts), and frames at a rate no honest peer
+ * reaches (it has at most one sync request out to us at a time). A stream that goes past either
+ * is aborted and the peer is reported.
  */
 import './polyfill.ts'
 import type { Connection, PeerId, Stream, StreamMessageEvent } from '@libp2p/interface'
-import { FrameDecoder, FrameTooLargeError, frameHeader } from './frames.ts'
+import type { BudgetPolicy } from './budget.ts'
+import { ByteBudget } from './budget.ts'
+import { FRAME_HEADER_BYTES, FrameDecoder, FrameTooLargeError, frameHeader } from './frames.ts'
+import type { RatePolicy } from './rate-limit.ts'
+import { RateLimiter } from './rate-limit.ts'
 
 export interface DirectOptions {
   readonly protocol: string
   readonly maxFrameBytes: number
   /** Bytes a peer may have queued (unsent) before its stream is dropped rather than grown. */
   readonly maxQueueBytes: number
+  /** Bytes of incomplete inbound frames one peer, and all peers, may make us hold. */
+  readonly inboundBytes: BudgetPolicy
+  /** Inbound frames per peer. */
+  readonly inboundFrames: RatePolicy
   readonly connectionTo: (peer: PeerId) => Connection | undefined
   readonly onFrame: (data: Uint8Array, from: PeerId) => void
-  readonly onOversize: (from: PeerId, error: FrameTooLargeError) => void
+  /** The peer sent what no honest peer sends; its stream has been aborted. */
+  readonly onAbuse: (from: PeerId, reason: string) => void
   readonly log: (message: string) => void
 }
 
@@ -30,9 +44,16 @@ export class Direct {
   readonly #opts: DirectOptions
   readonly #outbound = new Map<string, Outbound>()
   readonly #inbound = new Set<Stream>()
+  readonly #held: ByteBudget
+  readonly #rate: RateLimiter
 
   constructor(opts: DirectOptions) {
+    if (opts.inboundBytes.perPeer < opts.maxFrameBytes + FRAME_HEADER_BYTES) {
+      throw new RangeError('the per-peer inbound budget must hold one frame of maxFrameBytes')
+    }
     this.#opts = opts
+    this.#held = new ByteBudget(opts.inboundBytes)
+    this.#rate = new RateLimiter(opts.inboundFrames)
   }
 
   /** Queues one frame. False if the peer is not connected or its queue is over the bound. */
@@ -81,23 +102,66 @@ export class Direct {
 
   handleInbound(stream: Stream, connection: Connection): void {
     const from = connection.remotePeer
+    const key = from.toString()
     const decoder = new FrameDecoder(this.#opts.maxFrameBytes)
+    /** What this stream's incomplete frame counts against the peer's budget. */
+    let held = 0
+    const release = () => {
+      this.#held.adjust(key, -held)
+      held = 0
+    }
+    const refuse = (reason: string, abuse: boolean) => {
+      release()
+      stream.abort(new Error(reason))
+      if (abuse) this.#opts.onAbuse(from, reason)
+      else this.#opts.log(`direct: dropping a stream from ${key}: ${reason}`)
+    }
     this.#inbound.add(stream)
     stream.addEventListener('message', (event: StreamMessageEvent) => {
+      if (stream.status !== 'open') return
       let frames: Uint8Array[]
       try {
         frames = decoder.push(event.data.subarray())
       } catch (err) {
-        stream.abort(asError(err))
-        if (err instanceof FrameTooLargeError) this.#opts.onOversize(from, err)
+        refuse(asError(err).message, err instanceof FrameTooLargeError)
         return
       }
-      for (const frame of frames) this.#opts.onFrame(frame, from)
+      const overrun = this.#held.adjust(key, decoder.buffered - held)
+      if (overrun === 'peer') {
+        refuse(`more than ${this.#opts.inboundBytes.perPeer} bytes of unfinished frames`, true)
+        return
+      }
+      // Every peer together is over the bound: this one may be honest and will ask again.
+      if (overrun === 'total') {
+        refuse('all peers together hold too many unfinished frames', false)
+        return
+      }
+      held = decoder.buffered
+      const now = Date.now()
+      for (const frame of frames) {
+        if (!this.#rate.take(key, now)) {
+          refuse(`over ${this.#opts.inboundFrames.ratePerSecond} frames a second`, true)
+          return
+        }
+        this.#opts.onFrame(frame, from)
+      }
     })
     stream.addEventListener('remoteCloseWrite', () => {
       stream.close().catch((err: unknown) => stream.abort(asError(err)))
     })
-    stream.addEventListener('close', () => this.#inbound.delete(stream), { once: true })
+    stream.addEventListener(
+      'close',
+      () => {
+        release()
+        this.#inbound.delete(stream)
+      },
+      { once: true },
+    )
+  }
+
+  /** Bytes of incomplete inbound frames held now, for all peers. */
+  get held(): number {
+    return this.#held.total
   }
 
   /** The peer's last connection closed: its stream went with it. */

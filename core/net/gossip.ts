@@ -5,7 +5,7 @@
  */
 import './polyfill.ts'
 import { hash } from 'node:crypto'
-import type { GossipsubOpts } from '@libp2p/gossipsub'
+import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import { StrictNoSign } from '@libp2p/gossipsub'
 import type {
   PeerScoreParams,
@@ -14,6 +14,7 @@ import type {
 } from '@libp2p/gossipsub/score'
 import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import type { FastMsgIdFn, MsgIdFn } from '@libp2p/gossipsub/types'
+import type { PeerId } from '@libp2p/interface'
 import { sha256 } from '../ledger/crypto.ts'
 
 export type Topic = 'entries' | 'consensus'
@@ -59,13 +60,32 @@ const THRESHOLDS: Partial<PeerScoreThresholds> = {
   opportunisticGraftThreshold: 1,
 }
 
-/** An RPC may carry several messages (IWANT answers); one too big tears down the peer's stream. */
+/**
+ * Room in an RPC besides its one message: topic, protobuf framing, and the control messages
+ * gossipsub piggybacks (IHAVE lists of up to 5,000 ids per topic, about 170 KB each).
+ */
+const RPC_OVERHEAD_BYTES = 1024 * 1024
+
+/**
+ * The largest RPC read from a peer: one message of the largest size and its overhead. Gossipsub
+ * buffers an RPC whole before decoding it, so this is what a peer can make us hold per gossip
+ * stream. Publishes and forwards are one message an RPC; only an IWANT answer packs several,
+ * and in a mesh of up to Dhi (12) peers, every subscriber is a mesh peer and no IHAVE/IWANT is
+ * exchanged. A larger RPC is refused at its length prefix and the sender penalised.
+ */
 export function maxRpcBytes(maxMessageBytes: number): number {
-  return Math.max(4 * 1024 * 1024, 4 * maxMessageBytes + 64 * 1024)
+  return maxMessageBytes + RPC_OVERHEAD_BYTES
 }
+
+/**
+ * Gossip streams a peer may have open to us on one connection. Gossipsub sends on one stream
+ * per peer and opens a new one only after the old one closed, so an honest peer has one.
+ */
+const GOSSIP_INBOUND_STREAMS = 1
 
 export interface GossipSettings {
   readonly ledger: string
+  /** Largest gossip message on the wire, envelope included. */
   readonly maxMessageBytes: number
   /** The application's penalty for a peer (by PeerId string), ≥ 0. */
   readonly appPenalty: (peer: string) => number
@@ -98,7 +118,43 @@ export function gossipOptions(settings: GossipSettings): Partial<GossipsubOpts> 
     ignoreDuplicatePublishError: true,
     allowedTopics: TOPICS.map((t) => topicName(settings.ledger, t)),
     maxInboundDataLength: maxRpcBytes(settings.maxMessageBytes),
+    maxInboundStreams: GOSSIP_INBOUND_STREAMS,
     scoreParams,
     scoreThresholds: THRESHOLDS,
   }
+}
+
+/**
+ * Leaves gossipsub speaking its newest protocol version only. Each version is its own handler
+ * with its own limit of inbound streams, so with three versions a peer could hold three RPC
+ * buffers per connection; every Tally node runs the same gossipsub and speaks the newest. Call
+ * before the node starts: gossipsub registers its handlers then.
+ */
+export function newestProtocolOnly(pubsub: GossipSub): void {
+  pubsub.protocols = pubsub.protocols.slice(0, 1)
+}
+
+/** it-length-prefixed's errors for a length prefix over the bound, or one too long to read. */
+const OVERSIZED = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError'])
+
+/**
+ * Calls `report` when a peer sends an RPC longer than maxInboundDataLength. Gossipsub drops such
+ * a peer's stream and forgets the peer, but costs it nothing. Its only way to tell is
+ * `handlePeerReadStreamError`, a method its source keeps separate so that it can be observed
+ * (TypeScript-private); false if this gossipsub has none, and then nothing is reported.
+ */
+export function onOversizedRpc(
+  pubsub: GossipSub,
+  report: (peer: PeerId, error: Error) => void,
+): boolean {
+  const target = pubsub as unknown as {
+    handlePeerReadStreamError?: (err: unknown, peer: PeerId) => void
+  }
+  const original = target.handlePeerReadStreamError
+  if (typeof original !== 'function') return false
+  target.handlePeerReadStreamError = (err: unknown, peer: PeerId) => {
+    if (err instanceof Error && OVERSIZED.has(err.name)) report(peer, err)
+    original.call(pubsub, err, peer)
+  }
+  return true
 }

@@ -7,12 +7,18 @@ import './polyfill.ts'
 import { randomBytes } from 'node:crypto'
 import { debuglog } from 'node:util'
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { gossipsub, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import { identify } from '@libp2p/identify'
-import type { Connection, Libp2p, PeerDiscovery, PeerId, PeerInfo } from '@libp2p/interface'
+import type {
+  Connection,
+  Libp2p,
+  PeerDiscovery,
+  PeerId,
+  PeerInfo,
+  StreamCloseEvent,
+} from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import type { Ping } from '@libp2p/ping'
 import { ping } from '@libp2p/ping'
@@ -22,8 +28,16 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { NodeId } from '../ledger/types.ts'
 import { Direct } from './direct.ts'
+import { FRAME_HEADER_BYTES } from './frames.ts'
 import type { Topic } from './gossip.ts'
-import { directProtocol, gossipOptions, TOPICS, topicName } from './gossip.ts'
+import {
+  directProtocol,
+  gossipOptions,
+  newestProtocolOnly,
+  onOversizedRpc,
+  TOPICS,
+  topicName,
+} from './gossip.ts'
 import type { PeerHealth } from './health.ts'
 import { PeerBook } from './health.ts'
 import {
@@ -32,6 +46,7 @@ import {
   peerIdFromNodeId,
   privateKeyFromSeed,
 } from './keys.ts'
+import { boundedYamux, OversizedMuxerFrameError } from './muxer.ts'
 import { Penalties } from './penalties.ts'
 import { Redialer } from './redial.ts'
 
@@ -53,8 +68,17 @@ export interface NetConfig {
   readonly mdns: boolean
   readonly pingIntervalMs: number
   readonly pingTimeoutMs: number
-  /** Gossip messages and direct frames larger than this are rejected and the sender penalised. */
+  /**
+   * Direct frames (and gossip messages, unless maxGossipBytes) larger than this are rejected and
+   * the sender penalised; one peer may make us hold one frame of this size.
+   */
   readonly maxMessageBytes: number
+  /**
+   * Gossip messages larger than this are rejected and the sender penalised; maxMessageBytes if
+   * absent. A peer can make us hold about this much per gossip stream, so it should be the
+   * largest message the node gossips, not the largest it sends directly.
+   */
+  readonly maxGossipBytes?: number
   /** Validates a gossip message before gossipsub forwards it. Called once per distinct message. */
   readonly validate: (topic: Topic, data: Uint8Array, from: NodeId) => Verdict
 }
@@ -77,6 +101,35 @@ interface Services extends Record<string, unknown> {
 const MIB = 1024 * 1024
 /** Unsent direct bytes one peer may have queued before its stream is dropped. */
 const DIRECT_QUEUE_BYTES = 32 * MIB
+/**
+ * Direct streams a peer may have open to us on one connection: it sends on one, and opens another
+ * only after that one failed (its reset reaches us first, but allow for one overlapping).
+ */
+const DIRECT_INBOUND_STREAMS = 2
+/**
+ * Incomplete direct frames all peers together may make us hold, in largest frames. Only sync
+ * answers and proposals come near that size; past the bound one is dropped, unpenalised (its
+ * sender may be honest), and the node asks again or gets it by gossip.
+ */
+const DIRECT_FRAMES_IN_FLIGHT = 4
+/**
+ * Inbound direct frames per peer, against floods only. An honest peer sends a few consensus
+ * messages per height (a proposal, two votes, their re-sends: a handful at once, after a
+ * reconnect) and at most one sync request per answer it gets from us; a flood is thousands a
+ * second. Each frame admitted may cost the node a sync answer, so the burst is kept small; what
+ * an admitted request costs is the node's to limit (see RateLimiter in index.ts).
+ */
+const DIRECT_FRAMES = { ratePerSecond: 1000, burst: 200, maxKeys: 4096 } as const
+/**
+ * yamux: the largest stream window we grant (and so the largest data frame a peer may send us),
+ * and the streams a peer may have open on one connection (a Tally peer uses about five).
+ */
+const MUXER = { maxStreamWindowBytes: 4 * MIB, maxInboundStreams: 16 } as const
+/**
+ * Connections one peer may have open to us: two when both sides dialled at once. Each costs
+ * a gossip stream and yamux buffers, so a peer with more would hold more than its share.
+ */
+const CONNECTIONS_PER_PEER = 2
 /** A peer connected this long whose gossip stream gossipsub has lost is reconnected. */
 const GOSSIP_ADOPT_MS = 5000
 /** How often mDNS asks the LAN; a replugged machine is found again within this. */
@@ -118,12 +171,18 @@ export class Net {
     checkConfig(config)
     const statics = config.peers.map(parseStaticPeer)
     const privateKey = await privateKeyFromSeed(config.seed)
-    const state: SharedState = { isolated: new Set(), penalties: new Penalties() }
+    const state: SharedState = {
+      isolated: new Set(),
+      penalties: new Penalties(),
+      connectionsTo: () => 0,
+    }
     const refused = (peer: PeerId): boolean => {
       const id = nodeIdFromPeerId(peer)
       // Only ed25519 peers can be ledger members; anything else is not a Tally node.
       return id === null || blockedFor(state, id, peer.toString()) > 0
     }
+    const refusedInbound = (peer: PeerId): boolean =>
+      refused(peer) || state.connectionsTo(peer) >= CONNECTIONS_PER_PEER
     const node = await createLibp2p<Services>({
       start: false,
       privateKey,
@@ -133,10 +192,10 @@ export class Net {
       },
       transports: [tcp()],
       connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+      streamMuxers: [boundedYamux(MUXER)],
       connectionGater: {
         denyDialPeer: refused,
-        denyInboundEncryptedConnection: refused,
+        denyInboundEncryptedConnection: refusedInbound,
         denyOutboundEncryptedConnection: refused,
       },
       connectionManager: {
@@ -160,7 +219,7 @@ export class Net {
         pubsub: gossipsub(
           gossipOptions({
             ledger: config.ledger,
-            maxMessageBytes: config.maxMessageBytes,
+            maxMessageBytes: gossipBytes(config) + ENVELOPE_BYTES,
             appPenalty: (peer) => state.penalties.penalty(peer, Date.now()),
           }),
         ),
@@ -174,6 +233,8 @@ export class Net {
           : {}),
       },
     })
+    state.connectionsTo = (peer) =>
+      node.getConnections(peer).filter((c) => c.status === 'open').length
     try {
       const net = new Net(node, config, handlers, state)
       await net.#beforeStart()
@@ -200,6 +261,7 @@ export class Net {
     const id = nodeIdFromPeerId(node.peerId)
     if (id === null) throw new Error('the node key is not ed25519')
     this.id = id
+    newestProtocolOnly(node.services.pubsub)
     this.#gossipProtocols = new Set(node.services.pubsub.protocols)
     this.#redial = new Redialer({
       dial: (peer, addrs) => this.#dial(peer, addrs),
@@ -207,18 +269,25 @@ export class Net {
       blockedFor: (peer) => blockedFor(this.#state, peer, this.#peerId(peer).toString()),
       log: debug,
     })
+    const largestFrame = config.maxMessageBytes + FRAME_HEADER_BYTES
     this.#direct = new Direct({
       protocol: directProtocol(config.ledger),
       maxFrameBytes: config.maxMessageBytes,
       maxQueueBytes: DIRECT_QUEUE_BYTES,
+      inboundBytes: { perPeer: largestFrame, total: DIRECT_FRAMES_IN_FLIGHT * largestFrame },
+      inboundFrames: DIRECT_FRAMES,
       connectionTo: (peer) => openConnection(node, peer),
       onFrame: (data, from) => this.#onDirect(data, from),
-      onOversize: (from, err) => {
-        const id = nodeIdFromPeerId(from)
-        if (id) this.penalise(id, `direct: ${err.message}`)
-      },
+      onAbuse: (from, reason) => this.#penalisePeer(from, `direct: ${reason}`),
       log: debug,
     })
+    const reported = onOversizedRpc(node.services.pubsub, (peer, err) => {
+      // Gossipsub has dropped the peer's stream and forgotten it: the connection is of no use.
+      this.#penalisePeer(peer, `gossip: an RPC over the bound (${err.message})`, true)
+    })
+    if (!reported)
+      debug('this gossipsub cannot report oversized RPCs; they are dropped unpenalised')
+    node.addEventListener('connection:open', (evt) => this.#watchConnection(evt.detail))
     node.addEventListener('peer:connect', (evt) => this.#onConnect(evt.detail))
     node.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(evt.detail))
     node.addEventListener('peer:identify', (evt) => {
@@ -244,8 +313,10 @@ export class Net {
       this.#topics.set(name, topic)
       pubsub.topicValidators.set(name, (peer, msg) => this.#validate(topic, peer, msg.data))
     }
-    await this.#node.handle(directProtocol(this.#config.ledger), (stream, connection) =>
-      this.#direct.handleInbound(stream, connection),
+    await this.#node.handle(
+      directProtocol(this.#config.ledger),
+      (stream, connection) => this.#direct.handleInbound(stream, connection),
+      { maxInboundStreams: DIRECT_INBOUND_STREAMS },
     )
   }
 
@@ -253,7 +324,7 @@ export class Net {
     // Gossipsub refuses subscriptions before it has started.
     for (const name of this.#topics.keys()) this.#node.services.pubsub.subscribe(name)
     for (const peer of statics) {
-      this.#book.known(peer.id, [peer.addr])
+      this.#book.known(peer.id, [peer.addr], true)
       this.#redial.add(peer.id, peer.addr)
     }
     this.#tick = setInterval(() => this.#maintain(), this.#config.pingIntervalMs)
@@ -274,15 +345,12 @@ export class Net {
    * peers, or when the same bytes were published within the last two minutes: gossipsub drops
    * content it has seen). Publishes are serialised, and each waits (up to pingTimeoutMs) while
    * some peer's gossip backlog exceeds a few MiB, so a caller that awaits each publish cannot
-   * build an unbounded queue. Throws RangeError for data over maxMessageBytes.
+   * build an unbounded queue. Throws RangeError for data over maxGossipBytes.
    */
   publish(topic: Topic, data: Uint8Array): Promise<number> {
-    if (data.length > this.#config.maxMessageBytes) {
-      return Promise.reject(
-        new RangeError(
-          `gossip of ${data.length} bytes exceeds maxMessageBytes ${this.#config.maxMessageBytes}`,
-        ),
-      )
+    const max = gossipBytes(this.#config)
+    if (data.length > max) {
+      return Promise.reject(new RangeError(`gossip of ${data.length} bytes exceeds ${max}`))
     }
     const run = this.#publishing.then(() => this.#publishNow(topic, this.#wrap(data)))
     this.#publishing = run.catch(() => undefined)
@@ -304,6 +372,11 @@ export class Net {
     return this.#direct.send(peer, data)
   }
 
+  /** Bytes of unfinished direct frames held for all peers now: at most 4 of the largest. */
+  heldDirectBytes(): number {
+    return this.#direct.held
+  }
+
   connected(): NodeId[] {
     const ids: NodeId[] = []
     for (const peer of this.#node.getPeers()) {
@@ -316,7 +389,15 @@ export class Net {
   health(): PeerHealth[] {
     this.#readLatencies()
     const pubsub = this.#node.services.pubsub
-    return this.#book.snapshot((id) => scoreOf(pubsub, this.#peerId(id).toString()))
+    const known = new Set(pubsub.getPeers().map(String))
+    const now = Date.now()
+    return this.#book.snapshot((id) => {
+      const peer = this.#peerId(id).toString()
+      if (known.has(peer)) return scoreOf(pubsub, peer)
+      // A peer gossipsub does not know (not yet subscribed, or dropped) still shows our penalty.
+      const penalty = this.#state.penalties.penalty(peer, now)
+      return penalty === 0 ? 0 : -penalty
+    })
   }
 
   /**
@@ -330,10 +411,30 @@ export class Net {
     } catch {
       return
     }
-    debug(`penalise ${peer.slice(0, 8)}: ${reason}`)
-    if (!this.#state.penalties.add(pid.toString(), Date.now())) return
-    debug(`disconnect ${peer.slice(0, 8)}: repeated offences`)
+    this.#penalisePeer(pid, reason)
+  }
+
+  /** `hangUp`: disconnect now even if this offence alone does not ban the peer. */
+  #penalisePeer(pid: PeerId, reason: string, hangUp = false): void {
+    const id = nodeIdFromPeerId(pid)?.slice(0, 8) ?? pid.toString()
+    debug(`penalise ${id}: ${reason}`)
+    const banned = this.#state.penalties.add(pid.toString(), Date.now())
+    if (banned) debug(`disconnect ${id}: repeated offences`)
+    if (!banned && !hangUp) return
     this.#node.hangUp(pid).catch((err: unknown) => debug(`hang up failed: ${String(err)}`))
+  }
+
+  /** A connection yamux aborted on an oversized frame costs its peer; see muxer.ts. */
+  #watchConnection(connection: Connection): void {
+    connection.addEventListener(
+      'close',
+      (evt: StreamCloseEvent) => {
+        if (evt.error instanceof OversizedMuxerFrameError && !this.#stopped) {
+          this.#penalisePeer(connection.remotePeer, `yamux: ${evt.error.message}`)
+        }
+      },
+      { once: true },
+    )
   }
 
   /**
@@ -347,7 +448,7 @@ export class Net {
     if (p2p !== null) {
       const id = nodeIdFromPeerString(p2p)
       if (id === null) throw new Error(`not an ed25519 peer id: ${addr}`)
-      this.#book.known(id, [addr])
+      this.#book.known(id, [addr], true)
       this.#redial.remember(id, addr)
       try {
         await this.#dial(id, [addr])
@@ -361,7 +462,7 @@ export class Net {
     const id = nodeIdFromPeerId(connection.remotePeer)
     if (id === null) throw new Error(`not an ed25519 peer: ${addr}`)
     const full = ma.encapsulate(`/p2p/${connection.remotePeer.toString()}`).toString()
-    this.#book.known(id, [full])
+    this.#book.known(id, [full], true)
     this.#redial.remember(id, full)
     await this.#tagStatic(connection.remotePeer)
   }
@@ -396,11 +497,12 @@ export class Net {
   #validate(topic: Topic, peer: PeerId, data: Uint8Array): TopicValidatorResult {
     const from = nodeIdFromPeerId(peer)
     if (from === null) return TopicValidatorResult.Reject
-    if (data.length > this.#config.maxMessageBytes) {
+    if (data.length < ENVELOPE_BYTES) return TopicValidatorResult.Reject
+    // The limit is on what the node gossips, without the envelope publish puts around it.
+    if (data.length - ENVELOPE_BYTES > gossipBytes(this.#config)) {
       debug(`reject ${topic} gossip of ${data.length} bytes from ${from.slice(0, 8)}`)
       return TopicValidatorResult.Reject
     }
-    if (data.length < ENVELOPE_BYTES) return TopicValidatorResult.Reject
     let verdict: Verdict
     try {
       verdict = this.#config.validate(topic, unwrap(data), from)
@@ -481,6 +583,7 @@ export class Net {
     if (this.#stopped) return
     this.#readLatencies()
     const now = Date.now()
+    this.#state.penalties.prune(now)
     const pubsub = this.#node.services.pubsub
     const adopted = new Set(pubsub.getPeers().map(String))
     const dropAt = Math.max(32 * MIB, 8 * this.#config.maxMessageBytes)
@@ -592,6 +695,8 @@ export class Net {
 interface SharedState {
   readonly isolated: Set<NodeId>
   readonly penalties: Penalties
+  /** Open connections to the peer; set once the libp2p node exists. */
+  connectionsTo: (peer: PeerId) => number
 }
 
 interface StaticPeer {
@@ -605,6 +710,10 @@ function checkConfig(config: NetConfig): void {
   for (const key of ['pingIntervalMs', 'pingTimeoutMs', 'maxMessageBytes'] as const) {
     const value = config[key]
     if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${key} must be > 0: ${value}`)
+  }
+  const gossip = config.maxGossipBytes
+  if (gossip !== undefined && (!Number.isSafeInteger(gossip) || gossip <= 0)) {
+    throw new Error(`maxGossipBytes must be > 0: ${gossip}`)
   }
   // Direct frames carry a 4-byte length.
   if (config.maxMessageBytes > 0xffff_ffff) throw new Error('maxMessageBytes must fit in 32 bits')
@@ -645,6 +754,10 @@ function isLoopback(ma: Multiaddr): boolean {
 function withoutLoopback(addrs: Multiaddr[]): Multiaddr[] {
   const lan = addrs.filter((a) => !isLoopback(a))
   return lan.length > 0 ? lan : addrs
+}
+
+function gossipBytes(config: NetConfig): number {
+  return config.maxGossipBytes ?? config.maxMessageBytes
 }
 
 function scoreOf(pubsub: GossipSub, peer: string): number {

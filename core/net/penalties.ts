@@ -1,6 +1,10 @@
 /**
  * The application's own score for each peer (gossipsub's P5). Offences decay with a half-life, so
  * one bad moment is forgiven and only a peer that keeps offending crosses the disconnect line.
+ *
+ * Both maps are keyed by peers that may be made up by the thousand (a key pair costs nothing):
+ * `prune` drops what has decayed or expired, and past `maxPeers` the entry touched longest ago
+ * goes, which at worst lets a peer back before its ban ends.
  */
 
 export interface PenaltyPolicy {
@@ -10,6 +14,8 @@ export interface PenaltyPolicy {
   /** Accumulated (decayed) penalty at which the peer is disconnected and briefly banned. */
   readonly disconnectAt: number
   readonly banMs: number
+  /** Peers tracked at most, in debts and in bans each. */
+  readonly maxPeers: number
 }
 
 export const PENALTIES: PenaltyPolicy = {
@@ -18,7 +24,12 @@ export const PENALTIES: PenaltyPolicy = {
   // Five offences in quick succession (5 × 10, less a little decay).
   disconnectAt: 45,
   banMs: 30_000,
+  // Far above the members of a ledger (at most 256) and the connections libp2p keeps (300).
+  maxPeers: 4096,
 }
+
+/** A debt below this has decayed to nothing. */
+const FORGIVEN = 0.01
 
 interface Debt {
   amount: number
@@ -37,12 +48,25 @@ export class Penalties {
   /** Records an offence; true when the peer should now be disconnected and banned. */
   add(peer: string, now: number): boolean {
     const amount = this.#current(peer, now) + this.#policy.step
-    this.#debts.set(peer, { amount, at: now })
-    if (amount < this.#policy.disconnectAt) return false
-    this.#bans.set(peer, now + this.#policy.banMs)
+    if (amount < this.#policy.disconnectAt) {
+      touch(this.#debts, peer, { amount, at: now }, this.#policy.maxPeers)
+      return false
+    }
+    touch(this.#bans, peer, now + this.#policy.banMs, this.#policy.maxPeers)
     // A fresh start after the ban, or the first offence after it would ban again at once.
     this.#debts.delete(peer)
     return true
+  }
+
+  /** Drops debts that have decayed to nothing and bans that are over. */
+  prune(now: number): void {
+    for (const peer of this.#debts.keys()) this.#current(peer, now)
+    for (const [peer, until] of this.#bans) if (until <= now) this.#bans.delete(peer)
+  }
+
+  /** Peers with a debt or a ban now (tests). */
+  get size(): { debts: number; bans: number } {
+    return { debts: this.#debts.size, bans: this.#bans.size }
   }
 
   /** Current penalty, ≥ 0; gossipsub adds its negation to the peer's score. */
@@ -68,10 +92,19 @@ export class Penalties {
     const debt = this.#debts.get(peer)
     if (!debt) return 0
     const amount = debt.amount * 0.5 ** ((now - debt.at) / this.#policy.halfLifeMs)
-    if (amount < 0.01) {
+    if (amount < FORGIVEN) {
       this.#debts.delete(peer)
       return 0
     }
     return amount
   }
+}
+
+/** Sets `key` as the most recently touched, dropping the least recently touched past `max`. */
+function touch<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key)
+  map.set(key, value)
+  if (map.size <= max) return
+  const oldest = map.keys().next().value
+  if (oldest !== undefined) map.delete(oldest)
 }

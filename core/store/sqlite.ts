@@ -3,7 +3,7 @@
  * set the durability pragmas. A database that fails a check is closed and left exactly as it was:
  * it may hold the only copy of a node's key and of entries its users submitted.
  */
-import { chmodSync, existsSync, mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { StoreError, sqliteCode } from './errors.ts'
@@ -38,19 +38,43 @@ export function openDatabase(file: string): Database.Database {
   const existed = existsSync(file)
   let db: Database.Database
   try {
+    if (!existed) createPrivate(file)
     db = new Database(file, { timeout: BUSY_TIMEOUT_MS })
   } catch (e) {
     throw refusal(file, reasonOf(e), { cause: e })
   }
   try {
     check(db, existed)
+    // Before write-ahead logging starts: SQLite gives the -wal and -shm files the database's mode.
+    if (existed) makePrivate(file)
     configure(db)
     migrate(db)
-    if (!existed) chmodSync(file, 0o600)
     return db
   } catch (e) {
     db.close()
     throw refusal(file, reasonOf(e), { cause: e })
+  }
+}
+
+/**
+ * The file holds the node's signing key. Made 0600 before SQLite opens it, because SQLite would
+ * make it 0644 (under the usual umask) and its -wal and -shm files after it, with the same mode,
+ * readable by every user of the machine until a chmod came.
+ */
+function createPrivate(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', 0o600))
+  } catch (e) {
+    // Made by another process in the meantime: SQLite's lock decides which of us may use it.
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+  }
+}
+
+/** A database copied in with looser modes (a restored backup): tightened, with its side files. */
+function makePrivate(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    if (!existsSync(f)) continue
+    if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600)
   }
 }
 

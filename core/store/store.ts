@@ -53,6 +53,17 @@ export interface KnownPeer {
 
 export const MAX_PAGE = 500
 
+/**
+ * Peers remembered (and redialled at start), the most recently seen kept: twice the most members
+ * a ledger has, so members stay when others come and go. Any machine can connect under a new key
+ * each time; without a bound each one would be a row, and a dial at every start, for ever.
+ */
+export const MAX_KNOWN_PEERS = 512
+/** Addresses kept per peer, newest first. */
+export const MAX_PEER_ADDRS = 16
+/** Longer than any multiaddr a TCP peer has (an IPv6 one with its /p2p/ suffix is about 110). */
+export const MAX_ADDR_CHARS = 256
+
 interface BlockColumns {
   height: number
   hash: Hash
@@ -118,6 +129,11 @@ function prepare(db: Database.Database) {
          last_seen = excluded.last_seen`,
     ),
     forgetPeer: db.prepare<[string]>('DELETE FROM peers WHERE id = ?'),
+    // The table stays small (MAX_KNOWN_PEERS rows), so a scan per remembered peer costs little.
+    forgetOldPeers: db.prepare<[number]>(
+      `DELETE FROM peers WHERE id IN (
+         SELECT id FROM peers ORDER BY last_seen DESC, id LIMIT -1 OFFSET ?)`,
+    ),
   }
 }
 
@@ -140,6 +156,7 @@ export class Store {
   readonly #db: Database.Database
   readonly #s: Statements
   readonly #tx: (fn: () => unknown) => unknown
+  #syncs = 0
   /** The page queries, one per combination of filters, prepared on first use. */
   readonly #pageQueries = new Map<string, Database.Statement<Record<string, unknown>, EntryRow>>()
 
@@ -189,6 +206,18 @@ export class Store {
         this.#db.pragma('synchronous = FULL')
       }
     })
+  }
+
+  /**
+   * Makes every transaction committed so far durable, those committed without an fsync
+   * included. A commit that changes nothing writes nothing and syncs nothing, so this one
+   * rewrites a row of its own (with a new value, so that a page changes): its fsync of the log
+   * covers every commit before it.
+   */
+  sync(): void {
+    const mark = new Uint8Array(8)
+    new DataView(mark.buffer).setFloat64(0, ++this.#syncs)
+    this.transaction(() => this.setMeta('synced', mark), true)
   }
 
   // Small binary values
@@ -404,8 +433,19 @@ export class Store {
     }))
   }
 
+  /**
+   * Remembers the peer as seen at `now`, with `addrs` (newest first; the first MAX_PEER_ADDRS
+   * plausible ones are kept, and an empty list keeps the ones it had). Past MAX_KNOWN_PEERS the
+   * peers seen longest ago are forgotten.
+   */
   rememberPeer(id: string, addrs: readonly string[], now: number): void {
-    this.#do('remembering a peer', () => this.#s.rememberPeer.run(id, JSON.stringify(addrs), now))
+    const kept = [...new Set(addrs)]
+      .filter((a) => typeof a === 'string' && a.length > 0 && a.length <= MAX_ADDR_CHARS)
+      .slice(0, MAX_PEER_ADDRS)
+    this.transaction(() => {
+      this.#s.rememberPeer.run(id, JSON.stringify(kept), now)
+      this.#s.forgetOldPeers.run(MAX_KNOWN_PEERS)
+    })
   }
 
   forgetPeer(id: string): void {

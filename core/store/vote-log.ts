@@ -12,6 +12,11 @@
  *
  * A slot: "TLV1", sequence (u64), length (u32), SHA-256 of sequence, length and record (first 16
  * bytes), record.
+ *
+ * The slot files are created once, with the node's database. A slot missing later means the data
+ * folder lost it (restored from a backup without it, say): recreating it empty would forget what
+ * the node signed and let it sign again, so opening refuses unless the caller says the database
+ * is new (see open-votes.ts).
  */
 import { createHash } from 'node:crypto'
 import {
@@ -24,10 +29,10 @@ import {
   openSync,
   readFileSync,
   renameSync,
-  writeSync,
 } from 'node:fs'
 import { join } from 'node:path'
 import { StoreError } from './errors.ts'
+import { writeFully } from './write-fully.ts'
 
 const MAGIC = 0x544c5631 // "TLV1"
 const HEADER_BYTES = 4 + 8 + 4 + 16
@@ -36,6 +41,14 @@ const SLOTS = ['votes.0', 'votes.1'] as const
 interface Slot {
   readonly seq: number
   readonly record: Uint8Array
+}
+
+export interface VoteLogOptions {
+  /**
+   * Whether missing slot files may be made (empty). Only for a node whose database is new: for
+   * any other, a missing slot is refused. Defaults to true, the behaviour before this option.
+   */
+  readonly create?: boolean
 }
 
 export class VoteLog {
@@ -53,22 +66,22 @@ export class VoteLog {
   }
 
   /**
-   * Opens the log in `dir`, creating it if absent. At most one slot can be torn (only one is
-   * ever being written), so a log where neither slot reads back is damaged: refused, naming
-   * the files, and left as it is.
+   * Opens the log in `dir`. Missing slot files are made only with `create`; without it they are
+   * refused, naming them. At most one slot can be torn (only one is ever being written), so a
+   * log where neither slot reads back is damaged: refused, naming the files, and left as it is.
    */
-  static open(dir: string): VoteLog {
+  static open(dir: string, options: VoteLogOptions = {}): VoteLog {
     const files = SLOTS.map((s) => join(dir, s))
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 })
-      let created = false
-      for (const f of files) {
-        if (!existsSync(f)) {
-          createEmptySlot(f)
-          created = true
-        }
+      const missing = files.filter((f) => !existsSync(f))
+      if (missing.length > 0 && options.create === false) {
+        throw new StoreError(
+          `the consensus write-ahead log ${missing.join(' and ')} is missing, but this node's database is not new: without it the node does not know what it signed and could sign twice, so it will not start. Restore ${missing.length > 1 ? 'them' : 'it'} from the backup the database came from`,
+        )
       }
-      if (created) syncDir(dir)
+      for (const f of missing) createEmptySlot(f)
+      if (missing.length > 0) syncDir(dir)
       const slots = files.map(readSlot)
       const sound = slots.filter((s): s is Slot => s !== null)
       if (sound.length === 0) {
@@ -106,7 +119,7 @@ export class VoteLog {
     const slot = encodeSlot(seq, record)
     const fd = this.#fds[seq % 2]!
     try {
-      writeSync(fd, slot, 0, slot.length, 0)
+      writeFully(fd, slot, 0)
       fdatasyncSync(fd)
     } catch (e) {
       throw new StoreError(
@@ -148,7 +161,7 @@ function createEmptySlot(file: string): void {
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600)
   try {
     const slot = encodeSlot(0, new Uint8Array(0))
-    writeSync(fd, slot, 0, slot.length, 0)
+    writeFully(fd, slot, 0)
     fsyncSync(fd)
   } finally {
     closeSync(fd)

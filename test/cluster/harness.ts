@@ -4,7 +4,7 @@
  * whatever the kernel has, and the restart reads its SQLite file like a machine after a power cut.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -45,6 +45,10 @@ export interface ClusterOptions {
   readonly verbose?: boolean
   /** Flags for node itself before the script, such as `--cpu-prof` when profiling. */
   readonly nodeFlags?: readonly string[]
+  /** Sees every line a node writes to stderr (the log keeps only the last ones). */
+  readonly onLog?: (node: number, line: string) => void
+  /** Added to the nodes' environment (NODE_DEBUG=tally-net, say). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 export class Cluster {
@@ -55,12 +59,15 @@ export class Cluster {
   readonly #verbose: boolean
   readonly #nodeFlags: readonly string[]
   readonly #logs: string[][]
+  readonly #onLog: ((node: number, line: string) => void) | undefined
+  #env: Readonly<Record<string, string>> = {}
 
   private constructor(
     dir: string,
     nodes: TestnetNode[],
     verbose: boolean,
     nodeFlags: readonly string[],
+    onLog: ((node: number, line: string) => void) | undefined,
   ) {
     this.dir = dir
     this.nodes = nodes
@@ -69,6 +76,7 @@ export class Cluster {
     this.#logs = nodes.map(() => [])
     this.#verbose = verbose
     this.#nodeFlags = nodeFlags
+    this.#onLog = onLog
   }
 
   static create(o: ClusterOptions): Cluster {
@@ -82,7 +90,9 @@ export class Cluster {
       faultModel: o.faultModel ?? 'crash',
       ...(o.settings === undefined ? {} : { settings: o.settings }),
     })
-    return new Cluster(dir, nodes, o.verbose ?? false, o.nodeFlags ?? [])
+    const cluster = new Cluster(dir, nodes, o.verbose ?? false, o.nodeFlags ?? [], o.onLog)
+    cluster.#env = o.env ?? {}
+    return cluster
   }
 
   get size(): number {
@@ -109,13 +119,14 @@ export class Cluster {
     const child = spawn(
       process.execPath,
       [...this.#nodeFlags, BIN, 'node', '--data', this.nodes[i]!.dir, '--test-hooks', ...extraArgs],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.#env } },
     )
     this.#procs[i] = child
     const logs = this.#logs[i]!
     createInterface({ input: child.stderr! }).on('line', (line) => {
       logs.push(line)
       if (logs.length > 500) logs.shift()
+      this.#onLog?.(i, line)
       if (this.#verbose) console.error(`[node${i}] ${line}`)
     })
     child.on('exit', () => {
@@ -213,6 +224,17 @@ export class Cluster {
   isolate(i: number, peers: readonly string[]): Promise<unknown> {
     return this.call(i, 'POST', '/api/test/isolate', { peers })
   }
+}
+
+/** A process's resident memory now and at its peak, in MiB, from /proc/<pid>/status (Linux). */
+export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const mib = (field: string) => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)
+    if (m === null) throw new Error(`no ${field} in /proc/${pid}/status`)
+    return Number(m[1]) / 1024
+  }
+  return { rssMiB: mib('VmRSS'), peakMiB: mib('VmHWM') }
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */

@@ -1,6 +1,14 @@
 /** The consensus write-ahead log gives back the last record written whole, whatever a crash tore. */
 import assert from 'node:assert/strict'
-import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import fs, {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs'
+import { syncBuiltinESMExports } from 'node:module'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { StoreError, VoteLog } from '../../../core/store/index.ts'
@@ -86,13 +94,79 @@ test('a log whose two slots are both damaged is refused by name and left as it i
   assert.equal(readFileSync(join(dir, 'votes.0'), 'utf8'), 'not a slot')
 })
 
-test('a slot file lost before its first write is made again', () => {
+test('a missing slot file is refused by name, and not made again, unless the database is new', () => {
   const dir = dirs.dir()
-  const log = VoteLog.open(dir)
+  const log = VoteLog.open(dir, { create: true })
   log.write(record(7))
   log.close()
   rmSync(join(dir, 'votes.0'))
-  assert.deepEqual(VoteLog.open(dir).read(), record(7))
+  assert.throws(
+    () => VoteLog.open(dir, { create: false }),
+    (e: unknown) =>
+      e instanceof StoreError &&
+      e.message.includes(join(dir, 'votes.0')) &&
+      !e.message.includes(join(dir, 'votes.1')) &&
+      /could sign twice/.test(e.message) &&
+      /Restore it from the backup/.test(e.message),
+  )
+  assert.equal(existsSync(join(dir, 'votes.0')), false, 'the refused log was left as it was')
+  assert.deepEqual(VoteLog.open(dir, { create: true }).read(), record(7), 'a new database may')
+})
+
+test('a log with both slot files missing is refused, naming both', () => {
+  const dir = dirs.dir()
+  assert.throws(
+    () => VoteLog.open(dir, { create: false }),
+    (e: unknown) =>
+      e instanceof StoreError &&
+      e.message.includes(join(dir, 'votes.0')) &&
+      e.message.includes(join(dir, 'votes.1')),
+  )
+  assert.deepEqual(readdirSync(dir), [])
+})
+
+/** Runs `fn` with fs.writeSync replaced (and the ESM bindings of node:fs synced to it). */
+function withWriteSync<T>(replacement: typeof fs.writeSync, fn: () => T): T {
+  const original = fs.writeSync
+  fs.writeSync = replacement
+  syncBuiltinESMExports()
+  try {
+    return fn()
+  } finally {
+    fs.writeSync = original
+    syncBuiltinESMExports()
+  }
+}
+
+test('a slot written by short writes is written whole', () => {
+  const dir = dirs.dir()
+  const log = VoteLog.open(dir)
+  const original = fs.writeSync
+  // At most 7 bytes a call, as write(2) may do on a full disk or a signal.
+  const short = ((
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ) => original(fd, buffer, offset, Math.min(length, 7), position)) as typeof fs.writeSync
+  withWriteSync(short, () => log.write(record(9, 1000)))
+  log.close()
+  assert.deepEqual(VoteLog.open(dir).read(), record(9, 1000))
+})
+
+test('a slot write that makes no progress fails, and the record before it stands', () => {
+  const dir = dirs.dir()
+  const log = VoteLog.open(dir)
+  log.write(record(1))
+  const stuck = (() => 0) as unknown as typeof fs.writeSync
+  assert.throws(
+    () => withWriteSync(stuck, () => log.write(record(2))),
+    (e: unknown) => e instanceof StoreError && /no progress/.test(e.message),
+  )
+  assert.deepEqual(log.read(), record(1))
+  log.close()
+  assert.deepEqual(VoteLog.open(dir).read(), record(1))
 })
 
 test('an empty record is refused: it is how a fresh slot says "nothing"', () => {
