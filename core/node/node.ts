@@ -15,7 +15,7 @@ import {
 import { proposerFor } from '../consensus/proposer.ts'
 import { Replica, type ReplicaEffect, type ReplicaTimer } from '../consensus/replica.ts'
 import type { Step } from '../consensus/types.ts'
-import { decodeWal, encodeWal } from '../consensus/wal-codec.ts'
+import { decodeWal } from '../consensus/wal-codec.ts'
 import { keypairFromSeed, Verifier } from '../ledger/crypto.ts'
 import { decodeGenesis } from '../ledger/encoding.ts'
 import { LIMITS } from '../ledger/limits.ts'
@@ -34,16 +34,23 @@ import type {
   SignedEntry,
 } from '../ledger/types.ts'
 import { Net, type PeerHealth, type Topic } from '../net/host.ts'
+import { RateLimiter } from '../net/rate-limit.ts'
 import { peerIdFromNodeId } from '../net/keys.ts'
 import { type EntryQuery, type EntryRecord, Store } from '../store/store.ts'
-import { VoteLog } from '../store/vote-log.ts'
+import { openVoteLog } from '../store/open-votes.ts'
+import type { VoteLog } from '../store/vote-log.ts'
 import { Activity } from './activity.ts'
+import { batchedDisk, EffectExecutor, type EffectOutlets } from './effects.ts'
 import { type GossipContext, judgeGossip, judgeMessage, topicOf } from './gossip.ts'
 import { RoundLog, type RoundRecord } from './rounds.ts'
 import { type NodeSettings, readSettings } from './settings.ts'
 import { WriteBatch } from './write-batch.ts'
 
 export const DB_FILE = 'tally.db'
+
+const MIB = 1024 * 1024
+/** Charged up front for a sync request; the answer's size is charged once it is made. */
+const SYNC_REQUEST_COST = 64 * 1024
 
 export interface NodeOptions {
   readonly dataDir: string
@@ -137,13 +144,16 @@ export class TallyNode {
   readonly #replica: Replica
   readonly #verifier: Verifier
   readonly #writes: WriteBatch
+  readonly #effects: EffectExecutor
   readonly #activity = new Activity()
   readonly #rounds: RoundLog
   readonly #listeners = new Set<(e: NodeEventData) => void>()
   readonly #timers = new Set<NodeJS.Timeout>()
   /** Entries submitted here that no peer is known to have yet. */
   readonly #unrelayed = new Set<Hash>()
-  /** Peers whose connection closed and has not reopened (not those never met since start). */
+  /** Block sync served per peer, in bytes: a request costs little to send and much to answer. */
+  readonly #serving = new RateLimiter({ ratePerSecond: 4 * MIB, burst: 8 * MIB, maxKeys: 1024 })
+  /** Members whose connection closed and has not reopened (not those never met since start). */
   readonly #lost = new Set<NodeId>()
   /** When each waiting entry reached this node, for its events. */
   readonly #received = new Map<Hash, number>()
@@ -154,8 +164,6 @@ export class TallyNode {
   #stopped = false
   #syncing = false
   #lastRound = { height: 0, round: -1, step: 'idle' as Step }
-  /** A block was committed and its write has not been synced yet (see `persist-wal`). */
-  #blockUnsynced = false
   readonly #onFatal: (error: Error) => void
 
   private constructor(store: Store, votes: VoteLog, opts: NodeOptions) {
@@ -175,6 +183,10 @@ export class TallyNode {
     this.id = keypair.id
     this.#verifier = new Verifier()
     this.#writes = new WriteBatch(store, (error) => this.#fail(error))
+    this.#effects = new EffectExecutor(
+      batchedDisk(votes, this.#writes, store, Date.now),
+      this.#outlets(),
+    )
     // Data folders from before the record moved out of the database keep it under meta 'wal'.
     const logged = votes.read()
     const walBytes = logged ?? store.getMeta('wal')
@@ -228,7 +240,7 @@ export class TallyNode {
     let votes: VoteLog | null = null
     let node: TallyNode
     try {
-      votes = VoteLog.open(opts.dataDir)
+      votes = openVoteLog(store, opts.dataDir)
       node = new TallyNode(store, votes, opts)
     } catch (error) {
       votes?.close()
@@ -255,6 +267,8 @@ export class TallyNode {
           pingIntervalMs: s.pingIntervalMs,
           pingTimeoutMs: s.pingTimeoutMs,
           maxMessageBytes: LIMITS.blockBytes * 2,
+          // The largest message gossiped is a proposal: its block and a little over.
+          maxGossipBytes: LIMITS.blockBytes + 2048,
           validate: (topic, data) => node.#validate(topic, data),
         },
         {
@@ -419,7 +433,7 @@ export class TallyNode {
     for (const s of this.#submits) s.reject(new Error('the node is stopping'))
     this.#submits = []
     try {
-      this.#writes.flush(true)
+      this.#writes.sync()
     } catch {
       // Reported by the batch; what was acknowledged was on disk already.
     }
@@ -476,8 +490,12 @@ export class TallyNode {
     return {
       ledger: this.ledger,
       verifier: this.#verifier,
-      isMember: (id) => this.state.members().some((m) => m.id === id),
+      isMember: (id) => this.#isMember(id),
     }
+  }
+
+  #isMember(id: NodeId): boolean {
+    return this.state.members().some((m) => m.id === id)
   }
 
   #onGossip(topic: Topic, data: Uint8Array, from: NodeId): void {
@@ -521,6 +539,12 @@ export class TallyNode {
       this.#net?.penalise(from, `a ${message.type} message on the direct protocol`)
       return
     }
+    if (message.type === 'sync-request') {
+      // Blocks are for members only; and each costs a read and a large answer, so a member
+      // is served at the rate the limiter allows. No penalty past it: an honest node catching
+      // up asks as fast as it is answered, and asks again after syncRetryMs.
+      if (!this.#isMember(from) || !this.#serving.take(from, Date.now(), SYNC_REQUEST_COST)) return
+    }
     this.#syncing = message.type === 'sync-response'
     try {
       this.#drive(() => this.#replica.receive(from, message, Date.now()))
@@ -536,12 +560,13 @@ export class TallyNode {
       // back behind would wait that long to learn it: ask each peer met for what follows ours.
       this.#net?.send(id, encodeMessage({ type: 'sync-request', from: this.state.height + 1 }))
       const h = this.#net?.health().find((x) => x.id === id)
-      if (h !== undefined && h.addrs.length > 0) {
+      // Members only: made-up keys must not push members out of the peer book.
+      if (h !== undefined && h.addrs.length > 0 && this.#isMember(id)) {
         this.#writes.add(() => this.store.rememberPeer(id, h.addrs, Date.now()), false)
         this.#writes.flushSoon()
       }
     } else {
-      this.#lost.add(id)
+      if (this.#isMember(id)) this.#lost.add(id)
       this.#drive(() => this.#replica.peerLost(id, Date.now()))
     }
     this.#emit({ type: 'peer', id })
@@ -567,56 +592,28 @@ export class TallyNode {
   }
 
   #carry(effects: readonly ReplicaEffect[]): void {
-    for (const e of effects) {
-      switch (e.type) {
-        case 'persist-wal':
-          // A record of the next height must not reach the disk before the block that ended this
-          // one: after a crash the node would restart at that block's height with no record of
-          // the votes it signed there, free to sign others.
-          if (this.#blockUnsynced) {
-            this.#writes.flush(true)
-            this.#blockUnsynced = false
-          }
-          // On disk now, before any later effect: the next send may carry the vote it records.
-          this.#votes.write(encodeWal(e.wal))
-          break
-        case 'persist-entry': {
-          const now = Date.now()
-          this.#received.set(e.entry.id, now)
-          this.#writes.add(() => this.store.putEntry(e.entry, e.durable, now), e.durable)
-          if (!e.durable) this.#emitEntry(e.entry, 'relayed', null, null, false)
-          break
-        }
-        case 'persist-block':
-          // Stored with its outcomes at `committed`, which the replica emits right after.
-          break
-        case 'committed':
-          this.#committed(e.block, e.hash, e.commit, e.outcomes)
-          this.#blockUnsynced = true
-          break
-        case 'send':
-          this.#send(e.to, e.message)
-          break
-        case 'schedule':
-          this.#timer(e.timer, e.afterMs)
-          break
-        case 'misbehaviour':
-          this.#net?.penalise(e.peer, e.reason)
-          break
-        case 'equivocation':
-          console.error(
-            `tally: validator ${e.validator.slice(0, 8)} equivocated at height ${e.height}`,
-          )
-          break
-      }
-    }
-    this.#writes.flushSoon()
+    this.#effects.carry(effects)
     this.#noteRound()
+  }
+
+  #outlets(): EffectOutlets {
+    return {
+      send: (to, message) => this.#send(to, message),
+      schedule: (timer, afterMs) => this.#timer(timer, afterMs),
+      penalise: (peer, reason) => this.#net?.penalise(peer, reason),
+      equivocation: (validator, height) =>
+        console.error(`tally: validator ${validator.slice(0, 8)} equivocated at height ${height}`),
+      entry: (entry, durable) => {
+        this.#received.set(entry.id, Date.now())
+        if (!durable) this.#emitEntry(entry, 'relayed', null, null, false)
+      },
+      committed: (block, hash, commit, outcomes) =>
+        this.#committed(block, hash, commit, outcomes),
+    }
   }
 
   #committed(block: Block, hash: Hash, commit: Commit, outcomes: readonly EntryOutcome[]): void {
     const now = Date.now()
-    this.#writes.add(() => this.store.appendBlock(block, commit, outcomes, now), false)
     this.#activity.committed(block)
     this.#rounds.committed(block, commit.round, this.#syncing, now)
     const byId = new Map(block.entries.map((e) => [e.id, e]))
@@ -644,6 +641,8 @@ export class TallyNode {
     if (net === null) return
     const bytes = encodeMessage(message)
     if (to !== null) {
+      // What a peer's sync requests cost is known once the answer is made.
+      if (message.type === 'sync-response') this.#serving.charge(to, Date.now(), bytes.length)
       net.send(to, bytes)
       return
     }

@@ -9,6 +9,8 @@
  */
 export interface Transactional {
   transaction<T>(fn: () => T, durable?: boolean): T
+  /** Makes every transaction committed so far durable. */
+  sync(): void
 }
 
 export class WriteBatch {
@@ -17,6 +19,8 @@ export class WriteBatch {
   #ops: (() => void)[] = []
   /** A queued write that something will wait on. */
   #durable = false
+  /** A transaction was committed without an fsync and none with one has followed. */
+  #unsynced = false
   #scheduled: NodeJS.Immediate | null = null
 
   constructor(db: Transactional, onError: (error: unknown) => void) {
@@ -60,7 +64,29 @@ export class WriteBatch {
         this.#onError(error)
         throw error
       }
+      // An fsync of the database's log covers every transaction in it, not only this one.
+      this.#unsynced = !durable
     }
+  }
+
+  /**
+   * Everything queued or committed so far is durable when this returns. A flush with nothing
+   * queued commits nothing, and so syncs nothing: what went without an fsync before needs
+   * one of its own.
+   */
+  sync(): void {
+    if (this.#ops.length > 0) {
+      this.flush(true)
+      return
+    }
+    if (!this.#unsynced) return
+    try {
+      this.#db.sync()
+    } catch (error) {
+      this.#onError(error)
+      throw error
+    }
+    this.#unsynced = false
   }
 
   cancel(): void {
