@@ -34,10 +34,10 @@ import type {
   SignedEntry,
 } from '../ledger/types.ts'
 import { Net, type PeerHealth, type Topic } from '../net/host.ts'
-import { RateLimiter } from '../net/rate-limit.ts'
 import { peerIdFromNodeId } from '../net/keys.ts'
-import { type EntryQuery, type EntryRecord, Store } from '../store/store.ts'
+import { RateLimiter } from '../net/rate-limit.ts'
 import { openVoteLog } from '../store/open-votes.ts'
+import { type EntryQuery, type EntryRecord, Store } from '../store/store.ts'
 import type { VoteLog } from '../store/vote-log.ts'
 import { Activity } from './activity.ts'
 import { batchedDisk, EffectExecutor, type EffectOutlets } from './effects.ts'
@@ -607,8 +607,7 @@ export class TallyNode {
         this.#received.set(entry.id, Date.now())
         if (!durable) this.#emitEntry(entry, 'relayed', null, null, false)
       },
-      committed: (block, hash, commit, outcomes) =>
-        this.#committed(block, hash, commit, outcomes),
+      committed: (block, hash, commit, outcomes) => this.#committed(block, hash, commit, outcomes),
     }
   }
 
