@@ -16,9 +16,16 @@
  *   timeoutPrecommit (L65): a quorum is more than half, so no block can gather one in that round
  *   any more, and a decision of the round would still be taken later (L49 looks at every round).
  *   A crashed proposer otherwise costs a whole timeoutPrecommit after its round has failed.
+ * - Rounds are bounded (L55 and the vote keeper): votes are kept for the rounds from
+ *   `ROUNDS_BEHIND` below the current one to `ROUNDS_AHEAD` above it (and those of the lock, the
+ *   valid value and a kept proposal's polka); of a validator's votes further ahead only its
+ *   highest, which moves the node only out of a failed round. A skip (L55) lands at most one
+ *   round above `skipFrom` unless two validators' worth were heard from further up.
+ *   Safety does not depend on which rounds a node enters, nor on which votes it keeps (a vote
+ *   not kept can only make it wait); see `docs/consensus.md`.
  */
 import { blockHash } from '../ledger/hashing.ts'
-import { exceeds, totalWeight } from '../ledger/quorum.ts'
+import { exceeds, type Share, totalWeight } from '../ledger/quorum.ts'
 import { commitFromVotes, signProposal, signVote } from '../ledger/signing.ts'
 import type {
   Block,
@@ -29,19 +36,44 @@ import type {
   Validator,
   VoteType,
 } from '../ledger/types.ts'
+import type { ConsensusMessage } from './messages.ts'
 import { proposerFor } from './proposer.ts'
-import type {
-  ConsensusConfig,
-  ConsensusState,
-  Effect,
-  Input,
-  KnownBlock,
-  RoundVotes,
-  Step,
-  Timeout,
-  Transition,
-  WalRecord,
+import {
+  type ConsensusConfig,
+  type ConsensusState,
+  type Effect,
+  type Input,
+  type KnownBlock,
+  MAX_ROUND,
+  type RoundVotes,
+  type Step,
+  type Timeout,
+  type Transition,
+  type WalRecord,
 } from './types.ts'
+
+/** Distinct votes kept per validator, round and type: one, plus what an equivocator adds. */
+const MAX_VOTES_PER_VALIDATOR = 4
+/**
+ * Distinct blocks kept per round from its proposer: its first, and the other one an equivocator
+ * shows the rest. A block may be 16 MiB, so not more; a node that missed the block a quorum
+ * decided gets it by block sync.
+ */
+const MAX_BLOCKS_PER_ROUND = 2
+/**
+ * Rounds above the current one whose messages are kept: peers a few rounds ahead (a node that
+ * missed some precommits) are counted as they come; votes from further up only move a node (L55).
+ */
+export const ROUNDS_AHEAD = 11
+/** Rounds below the current one whose votes are kept: a late quorum there still decides (L49). */
+export const ROUNDS_BEHIND = 16
+
+const EMPTY_ROUND: RoundVotes = {
+  proposal: null,
+  prevotes: new Map(),
+  precommits: new Map(),
+  proposed: [],
+}
 
 /** A machine before its first height: it waits for `start-height`. */
 export function initialState(config: ConsensusConfig): ConsensusState {
@@ -59,6 +91,10 @@ export function initialState(config: ConsensusConfig): ConsensusState {
     validPolka: [],
     roundCertificate: [],
     rounds: new Map(),
+    ahead: new Map(),
+    skipFrom: 0,
+    failed: false,
+    tick: null,
     blocks: new Map(),
     ownVotes: [],
     ownProposals: [],
@@ -73,15 +109,52 @@ export function step(state: ConsensusState, input: Input): Transition {
   return { state: d.finish(), effects: d.effects }
 }
 
+/**
+ * Whether the machine would keep a vote or proposal of its height: a host asks before checking
+ * the signature and the block, so that what would be dropped (rounds out of reach, a second far
+ * vote no higher than the first, a block past a round's few) costs no verification. True for
+ * messages of other heights, which the host judges itself.
+ */
+export function wouldKeep(state: ConsensusState, m: ConsensusMessage): boolean {
+  if (m.type === 'vote') {
+    const v = m.vote.vote
+    if (v.height !== state.height) return true
+    if (v.round > MAX_ROUND) return false
+    if (v.round > state.round + ROUNDS_AHEAD) {
+      const held = state.ahead.get(v.validator)
+      return held === undefined || held.vote.round < v.round
+    }
+    return keepsRound(state, v.round)
+  }
+  const p = m.proposal.proposal
+  if (p.height !== state.height) return true
+  if (!keepsRound(state, p.round)) return false
+  const proposed = state.rounds.get(p.round)?.proposed ?? []
+  return proposed.includes(p.blockHash) || proposed.length < MAX_BLOCKS_PER_ROUND
+}
+
+/**
+ * Whether messages of `round` are kept: the rounds near the current one, and further below only
+ * those a rule may still look at, the lock's, the valid value's and the polka round of a proposal
+ * kept.
+ */
+function keepsRound(
+  s: Pick<ConsensusState, 'round' | 'lockedRound' | 'validRound' | 'rounds'>,
+  round: number,
+): boolean {
+  if (round > s.round + ROUNDS_AHEAD || round > MAX_ROUND) return false
+  if (round >= s.round - ROUNDS_BEHIND) return true
+  if (round === s.lockedRound || round === s.validRound) return true
+  for (const rv of s.rounds.values()) {
+    if (rv.proposal?.proposal.polRound === round) return true
+  }
+  return false
+}
+
 /** The proposer of the machine's current height at `round`. */
 export function proposerOf(state: ConsensusState, round: number): NodeId {
   return proposerFor(state.validators, state.height, round, state.passOver)
 }
-
-/** Distinct votes kept per validator, round and type: one, plus what an equivocator adds. */
-const MAX_VOTES_PER_VALIDATOR = 4
-
-const EMPTY_ROUND: RoundVotes = { proposal: null, prevotes: new Map(), precommits: new Map() }
 
 /** A mutable working copy of one state for the length of one step. */
 class Draft {
@@ -99,6 +172,10 @@ class Draft {
   private validPolka: readonly SignedVote[]
   private roundCertificate: readonly SignedVote[]
   private rounds: Map<number, RoundVotes>
+  private ahead: Map<NodeId, SignedVote>
+  private skipFrom: number
+  private failed: boolean
+  private tick: { readonly round: number; readonly step: Step } | null
   private blocks: Map<Hash, KnownBlock>
   private ownVotes: SignedVote[]
   private ownProposals: SignedProposal[]
@@ -121,6 +198,10 @@ class Draft {
     this.validPolka = s.validPolka
     this.roundCertificate = s.roundCertificate
     this.rounds = new Map(s.rounds)
+    this.ahead = new Map(s.ahead)
+    this.skipFrom = s.skipFrom
+    this.failed = s.failed
+    this.tick = s.tick
     this.blocks = new Map(s.blocks)
     this.ownVotes = [...s.ownVotes]
     this.ownProposals = [...s.ownProposals]
@@ -145,6 +226,10 @@ class Draft {
       validPolka: this.validPolka,
       roundCertificate: this.roundCertificate,
       rounds: this.rounds,
+      ahead: this.ahead,
+      skipFrom: this.skipFrom,
+      failed: this.failed,
+      tick: this.tick,
       blocks: this.blocks,
       ownVotes: this.ownVotes,
       ownProposals: this.ownProposals,
@@ -218,20 +303,29 @@ class Draft {
     this.validPolka = []
     this.roundCertificate = []
     this.rounds = new Map()
+    this.ahead = new Map()
     this.blocks = new Map()
     this.ownVotes = []
     this.ownProposals = []
     this.fired = new Set()
     this.awaitingValue = false
     this.round = 0
+    this.skipFrom = 0
+    this.tick = null
     this.schedule('rebroadcast', 0)
     if (wal !== undefined && wal.height === height) {
+      // The round first, so that what is replayed is kept by the rounds it belongs near.
+      this.round = wal.round
+      this.skipFrom = wal.round
       this.lockedRound = wal.lockedRound
       this.lockedBlock = wal.lockedBlock
       this.validRound = wal.validRound
       this.validBlock = wal.validBlock
       this.validPolka = wal.validPolka
-      this.roundCertificate = wal.roundCertificate
+      // A record written before rounds were bounded may hold votes from far ahead: not re-sent.
+      this.roundCertificate = wal.roundCertificate.filter(
+        (v) => v.vote.round <= Math.min(MAX_ROUND, wal.round + ROUNDS_AHEAD),
+      )
       for (const b of [wal.lockedBlock, wal.validBlock]) {
         if (b !== null) this.blocks.set(blockHash(b.header), { block: b, valid: true })
       }
@@ -259,8 +353,17 @@ class Draft {
     this.step = 'propose'
     this.fired = new Set()
     this.awaitingValue = false
+    this.failed = false
+    this.prune()
+    // Votes from further ahead that this round brings within reach are kept like any other.
+    for (const [id, sv] of this.ahead) {
+      if (sv.vote.round <= round + ROUNDS_AHEAD) {
+        this.ahead.delete(id)
+        this.receiveVote(sv)
+      }
+    }
     const self = this.config.signer.id
-    if (this.proposer(round) === self) {
+    if (this.proposer(round) === self && round <= MAX_ROUND) {
       const signed = this.ownProposals.find((p) => p.proposal.round === round)
       if (signed !== undefined) {
         // Restarted after proposing in this round: repeat the same proposal, never a second one.
@@ -298,22 +401,31 @@ class Draft {
   private receiveProposal(sp: SignedProposal, valid: boolean): void {
     const p = sp.proposal
     if (p.height !== this.height || p.ledger !== this.config.ledger) return
+    if (!this.keeps(p.round)) return
     if (this.proposer(p.round) !== p.proposer) return
     // Whatever the round's proposal, its block may be what a quorum precommits (L49): an
-    // equivocating proposer can show us one block and the others another.
-    const known = this.blocks.get(p.blockHash)
-    if (known === undefined || (!known.valid && valid)) {
-      this.blocks.set(p.blockHash, { block: sp.block, valid })
-    }
+    // equivocating proposer can show us one block and the others another. A few of them, so
+    // that it cannot fill our memory with blocks either.
     const rv = this.roundVotes(p.round)
+    let proposed = rv.proposed
+    if (!proposed.includes(p.blockHash) && proposed.length < MAX_BLOCKS_PER_ROUND) {
+      proposed = [...proposed, p.blockHash]
+    }
+    if (proposed.includes(p.blockHash)) {
+      const known = this.blocks.get(p.blockHash)
+      if (known === undefined || (!known.valid && valid)) {
+        this.blocks.set(p.blockHash, { block: sp.block, valid })
+      }
+    }
     if (rv.proposal !== null) {
       const first = rv.proposal.proposal
       if (first.blockHash !== p.blockHash || first.polRound !== p.polRound) {
         this.evidence(p.proposer, p.round, 'proposal')
       }
+      if (proposed !== rv.proposed) this.rounds.set(p.round, { ...rv, proposed })
       return
     }
-    this.rounds.set(p.round, { ...rv, proposal: sp })
+    this.rounds.set(p.round, { ...rv, proposal: sp, proposed })
     this.wake()
   }
 
@@ -321,6 +433,11 @@ class Draft {
     const v = sv.vote
     if (v.height !== this.height || v.ledger !== this.config.ledger) return
     if (!this.weights.has(v.validator)) return
+    if (v.round > this.round + ROUNDS_AHEAD) {
+      this.keepAhead(sv)
+      return
+    }
+    if (!this.keeps(v.round)) return
     const rv = this.roundVotes(v.round)
     const votes = v.type === 'prevote' ? rv.prevotes : rv.precommits
     const earlier = votes.get(v.validator) ?? []
@@ -341,6 +458,55 @@ class Draft {
     this.wake()
   }
 
+  /**
+   * A vote from beyond the rounds kept: only the validator's highest counts, and only towards a
+   * skip (L55), so one validator costs one vote of memory however many rounds it signs.
+   */
+  private keepAhead(sv: SignedVote): void {
+    const v = sv.vote
+    // Decoders refuse these; a host that did not is still no reason to overflow a round.
+    if (v.round > MAX_ROUND) return
+    const held = this.ahead.get(v.validator)
+    if (held !== undefined && held.vote.round >= v.round) return
+    this.ahead.set(v.validator, sv)
+    this.wake()
+  }
+
+  private keeps(round: number): boolean {
+    return keepsRound(
+      {
+        round: this.round,
+        lockedRound: this.lockedRound,
+        validRound: this.validRound,
+        rounds: this.rounds,
+      },
+      round,
+    )
+  }
+
+  /** Forgets the rounds left behind and the blocks only they named. */
+  private prune(): void {
+    const floor = this.round - ROUNDS_BEHIND
+    const held = new Set<number>([this.lockedRound, this.validRound])
+    for (const [r, rv] of this.rounds) {
+      if (r >= floor && rv.proposal !== null) held.add(rv.proposal.proposal.polRound)
+    }
+    let dropped = false
+    for (const r of this.rounds.keys()) {
+      if (r < floor && !held.has(r)) {
+        this.rounds.delete(r)
+        dropped = true
+      }
+    }
+    if (!dropped) return
+    const named = new Set<Hash>()
+    for (const b of [this.lockedBlock, this.validBlock]) {
+      if (b !== null) named.add(blockHash(b.header))
+    }
+    for (const rv of this.rounds.values()) for (const h of rv.proposed) named.add(h)
+    for (const h of this.blocks.keys()) if (!named.has(h)) this.blocks.delete(h)
+  }
+
   // Leaving idle: any message of this height means a peer has started it.
   private wake(): void {
     if (this.step === 'idle') this.startRound(0)
@@ -354,20 +520,35 @@ class Draft {
         break
       case 'propose':
         // L57
-        if (t.round === this.round && this.step === 'propose') this.castVote('prevote', null)
+        if (t.round === this.round && this.step === 'propose') {
+          this.fail()
+          this.castVote('prevote', null)
+        }
         break
       case 'prevote':
         // L61
-        if (t.round === this.round && this.step === 'prevote') this.castVote('precommit', null)
+        if (t.round === this.round && this.step === 'prevote') {
+          this.fail()
+          this.castVote('precommit', null)
+        }
         break
       case 'precommit':
         // L65
-        if (t.round === this.round) {
+        if (t.round === this.round && this.round < MAX_ROUND) {
+          this.fail()
           this.roundCertificate = allVotes(this.roundVotes(this.round).precommits)
           this.startRound(this.round + 1)
         }
         break
-      case 'rebroadcast':
+      case 'rebroadcast': {
+        // A whole interval in a step that no timeout will end (too few votes here to start one)
+        // is a failing round too; without this a node could wait for good on peers that are
+        // all further up.
+        const stuck =
+          (this.step === 'prevote' && !this.fired.has('L34')) ||
+          (this.step === 'precommit' && !this.fired.has('L47'))
+        if (stuck && this.tick?.round === this.round && this.tick.step === this.step) this.fail()
+        this.tick = { round: this.round, step: this.step }
         // Gossip is best effort: repeat our latest proposal and votes until the height is decided.
         for (const p of this.ownProposals) {
           if (p.proposal.round === this.round) {
@@ -389,7 +570,19 @@ class Draft {
         }
         this.schedule('rebroadcast', 0)
         break
+      }
     }
+  }
+
+  /**
+   * This round has failed: a timeout acted, or a whole rebroadcast interval passed in a step no
+   * timeout will end. Either is time that no peer can hurry, so a skip may now land further up
+   * and votes from far ahead may move us. A round that is getting on is not given up for them: a
+   * timeoutPropose that comes after the proposal was prevoted does not act.
+   */
+  private fail(): void {
+    this.skipFrom = this.round
+    this.failed = true
   }
 
   /** Applies every rule whose condition now holds, until none does. */
@@ -431,22 +624,96 @@ class Draft {
     return false
   }
 
-  // L55: enough weight seen in a higher round moves us there.
+  /**
+   * L55: validators holding the skip share have sent messages from round `target` or later, so
+   * we go there; but no further than one round above `skipFrom` (the round the height started
+   * in, or the last that failed here), unless validators holding the skip share, two at least,
+   * have been heard from that far up (in byzantine mode the skip share is that already). The paper counts one
+   * round's senders; counting each validator at its highest round is the same rule when they
+   * agree, and lets a far-ahead sender combine with a near one.
+   *
+   * In crash mode the skip share is a single vote, so without the bound one validator could move
+   * everyone to any round at once, past what a round number holds. With it, one validator alone
+   * moves a node no faster than the node's own timeouts would (L65 after a failed round); and a
+   * vote from beyond the rounds kept moves it only out of a failed round (see `fail`), once. No
+   * validator alone can move anyone past the highest round another validator has reached. Honest
+   * nodes get into a round with a quorum's precommits of the round before (L65), which their
+   * round certificate carries, so a lagging node hears two validators there and follows at once;
+   * a lone node further up, without them, is reached a round per failed round.
+   */
   private trySkipRound(): boolean {
-    let target = -1
-    for (const [round, rv] of this.rounds) {
-      if (round <= this.round || round <= target) continue
-      if (exceeds(this.senderWeight(rv), this.total, this.config.thresholds.skip)) target = round
+    const skip = this.config.thresholds.skip
+    const all = this.highestAbove(this.round, true)
+    if (all.size === 0) return false
+    const vouched = this.shareReached(all, skip, true)
+    // Votes from far ahead alone move us only out of a failing round.
+    const target = Math.max(
+      vouched,
+      this.shareReached(this.failed ? all : this.highestAbove(this.round, false), skip, false),
+    )
+    const cap = Math.min(MAX_ROUND, Math.max(this.skipFrom + 1, vouched))
+    const landing = Math.min(target, cap)
+    if (landing <= this.round) return false
+    // Votes from beyond the rounds kept after landing have moved us as far as they may: they are
+    // used up, and never re-sent, which would move our peers on again after each failed round.
+    if (this.failed) {
+      for (const [id, sv] of this.ahead) {
+        if (sv.vote.round > landing + ROUNDS_AHEAD) this.ahead.delete(id)
+      }
     }
-    if (target < 0) return false
-    const rv = this.roundVotes(target)
-    this.roundCertificate = [...allVotes(rv.prevotes), ...allVotes(rv.precommits)]
-    this.startRound(target)
+    // The votes that brought us here, for peers stuck below (see `roundCertificate`).
+    const certificate: SignedVote[] = []
+    for (const [r, rv] of this.rounds) {
+      if (r >= landing) certificate.push(...allVotes(rv.prevotes), ...allVotes(rv.precommits))
+    }
+    for (const sv of this.ahead.values()) {
+      if (sv.vote.round >= landing && sv.vote.round <= landing + ROUNDS_AHEAD) certificate.push(sv)
+    }
+    this.roundCertificate = certificate
+    this.startRound(landing)
     return true
+  }
+
+  /**
+   * Each validator's highest round above `round` from which we hold a message; votes from beyond
+   * the rounds kept only with `far`.
+   */
+  private highestAbove(round: number, far: boolean): Map<NodeId, number> {
+    const out = new Map<NodeId, number>()
+    const note = (id: NodeId, r: number) => {
+      if ((out.get(id) ?? -1) < r) out.set(id, r)
+    }
+    for (const [r, rv] of this.rounds) {
+      if (r <= round) continue
+      if (rv.proposal !== null) note(rv.proposal.proposal.proposer, r)
+      for (const id of rv.prevotes.keys()) note(id, r)
+      for (const id of rv.precommits.keys()) note(id, r)
+    }
+    if (far) for (const [id, sv] of this.ahead) if (sv.vote.round > round) note(id, sv.vote.round)
+    return out
+  }
+
+  /**
+   * The highest round r such that the validators heard from at r or above exceed `share` (with
+   * `vouched`, and are two at least, so that no validator alone can claim it), or -1.
+   */
+  private shareReached(highest: ReadonlyMap<NodeId, number>, share: Share, vouched: boolean) {
+    const byRound = [...highest].sort((a, b) => b[1] - a[1])
+    let w = 0
+    let n = 0
+    for (const [id, r] of byRound) {
+      const weight = this.weights.get(id) ?? 0
+      if (weight === 0) continue
+      w += weight
+      n++
+      if (exceeds(w, this.total, share) && (!vouched || n >= 2)) return r
+    }
+    return -1
   }
 
   // L65 without its timeout, when a quorum precommitted nil (see the liberties above).
   private tryNextRoundOnNil(): boolean {
+    if (this.round >= MAX_ROUND) return false
     const rv = this.roundVotes(this.round)
     if (!this.hasQuorum(this.weightFor(rv.precommits, null))) return false
     this.roundCertificate = allVotes(rv.precommits)
@@ -537,6 +804,9 @@ class Draft {
     this.step = type
     // A member not (or no longer) in this height's validator set follows but does not vote.
     if (!this.weights.has(this.config.signer.id)) return
+    // Only a record from before rounds were bounded resumes above MAX_ROUND: peers refuse what
+    // it would sign there, so it follows until block sync takes it to the next height.
+    if (this.round > MAX_ROUND) return
     const earlier = this.ownVotes.find((v) => v.vote.type === type && v.vote.round === this.round)
     if (earlier !== undefined) {
       this.effects.push({ type: 'broadcast-vote', vote: earlier })
@@ -610,15 +880,6 @@ class Draft {
   private anyWeight(votes: ReadonlyMap<NodeId, readonly SignedVote[]>): number {
     let w = 0
     for (const id of votes.keys()) w += this.weights.get(id) ?? 0
-    return w
-  }
-
-  /** Weight of the distinct validators that sent anything in a round. */
-  private senderWeight(rv: RoundVotes): number {
-    const senders = new Set<NodeId>([...rv.prevotes.keys(), ...rv.precommits.keys()])
-    if (rv.proposal !== null) senders.add(rv.proposal.proposal.proposer)
-    let w = 0
-    for (const id of senders) w += this.weights.get(id) ?? 0
     return w
   }
 }

@@ -17,6 +17,7 @@ import {
 } from '../ledger/encoding.ts'
 import { LIMITS } from '../ledger/limits.ts'
 import type { Block, Commit, SignedEntry, SignedProposal, SignedVote } from '../ledger/types.ts'
+import { MAX_ROUND } from './types.ts'
 
 /** Most blocks in one sync answer; with the byte bound of each block it caps the answer's size. */
 export const SYNC_BATCH = 64
@@ -100,9 +101,11 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
     }
     case 'proposal':
       m = { type: 'proposal', proposal: readSignedProposal(r) }
+      checkRound(m.proposal.proposal.round, 'proposal')
       break
     case 'vote':
       m = { type: 'vote', vote: readSignedVote(r) }
+      checkRound(m.vote.vote.round, 'vote')
       break
     case 'sync-request':
       m = { type: 'sync-request', from: r.u53('from') }
@@ -120,4 +123,9 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
   }
   r.end('message')
   return m
+}
+
+/** No node enters a round above MAX_ROUND, so a message of one is wrong on every node. */
+function checkRound(round: number, what: string): void {
+  if (round > MAX_ROUND) throw new DecodeError(`${what} round ${round} is above ${MAX_ROUND}`)
 }

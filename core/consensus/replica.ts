@@ -35,7 +35,7 @@ import type {
   SignedVote,
   Validator,
 } from '../ledger/types.ts'
-import { initialState, step } from './machine.ts'
+import { initialState, ROUNDS_AHEAD, step, wouldKeep } from './machine.ts'
 import {
   type ConsensusMessage,
   ENTRY_BATCH,
@@ -90,6 +90,8 @@ export interface ReplicaInit {
   readonly chain: ChainReader
   readonly recovered?: Recovered
   readonly maxBlockEntries?: number
+  /** Entries waiting past which entries from peers are refused; MEMPOOL_LIMIT unless a test lowers it. */
+  readonly mempoolLimit?: number
   /** Wait for entries before starting a height (the default); off, every height starts at once. */
   readonly waitForWork?: boolean
 }
@@ -100,6 +102,17 @@ export type SubmitResult =
 
 /** Messages kept for the next height while this one finishes: enough for a few rounds of votes. */
 const FUTURE_BUFFER = 1_024
+/**
+ * Entries waiting for a block past which entries from peers are refused. Refusing is safe: no one
+ * here acknowledged them, and their author's node keeps them and relays them again. Submissions
+ * here have their own bound at the API (`MAX_PENDING`, the same figure).
+ */
+export const MEMPOOL_LIMIT = 50_000
+/**
+ * Most waiting entries gossiped again per relay tick, oldest first: two full gossip batches, so
+ * a long queue (no quorum for a while) goes round in turns rather than all at once every tick.
+ */
+export const RELAY_LIMIT = 2 * ENTRY_BATCH
 
 export class Replica {
   readonly id: NodeId
@@ -120,13 +133,26 @@ export class Replica {
     passOver: [],
   }
   private pendingWal: WalRecord | null
-  /** Entries waiting for a block, in arrival order, with the time they arrived. */
-  private readonly mempool = new Map<Hash, { entry: SignedEntry; since: number }>()
+  /** Entries waiting for a block, in arrival order. */
+  private readonly mempool = new Map<Hash, SignedEntry>()
+  /**
+   * The same entries by when each last went out (or arrived), oldest first: the relay re-sends
+   * from the front, and moves what it sent to the back.
+   */
+  private readonly relayQueue = new Map<Hash, number>()
+  /**
+   * The last committed blocks, while they hold at most a sync answer's worth: most sync requests
+   * and pushes are for the newest heights, and these answer them without reading and decoding
+   * them back from the store.
+   */
+  private recent: SyncedBlock[] = []
+  private recentEntries = 0
   private outbox: SignedEntry[] = []
   private flushScheduled = false
   /** Verification results of this height's proposed blocks, by block hash. */
   private checked = new Map<Hash, Execution | null>()
   private future: { from: NodeId; message: ConsensusMessage }[] = []
+  /** When each peer was last asked for blocks, or pushed some; only the last `syncRetryMs`. */
   private readonly lastSyncAsk = new Map<NodeId, number>()
   private readonly lastSyncPush = new Map<NodeId, number>()
   private effects: ReplicaEffect[] = []
@@ -147,12 +173,16 @@ export class Replica {
     const rec = init.recovered
     for (const b of rec?.blocks ?? []) {
       this.state.apply(b.block)
+      this.remember(b)
       this.lastBlock = b.block
       this.lastCommit = b.commit
     }
     this.pendingWal = rec?.wal ?? null
     for (const e of rec?.entries ?? []) {
-      if (!this.state.isCommitted(e.id)) this.mempool.set(e.id, { entry: e, since: 0 })
+      if (this.state.isCommitted(e.id)) continue
+      this.mempool.set(e.id, e)
+      // Due at once: they go out again when the node starts.
+      this.relayQueue.set(e.id, Number.NEGATIVE_INFINITY)
     }
   }
 
@@ -178,7 +208,7 @@ export class Replica {
     this.now = now
     this.schedule({ kind: 'relay' }, this.init.timing.relayMs)
     this.enterNextHeight()
-    if (this.mempool.size > 0) this.relay(true)
+    this.relay()
     return this.drain()
   }
 
@@ -239,7 +269,7 @@ export class Replica {
         this.feed({ type: 'timeout', timeout: timer.timeout })
         break
       case 'relay':
-        this.relay(false)
+        this.relay()
         this.schedule({ kind: 'relay' }, this.init.timing.relayMs)
         break
       case 'flush':
@@ -260,12 +290,15 @@ export class Replica {
   private receiveEntries(from: NodeId, entries: readonly SignedEntry[]): void {
     for (const e of entries) {
       if (this.mempool.has(e.id) || this.state.isCommitted(e.id)) continue
+      // Before anything costs a verification: refused entries stay with their author's node.
+      if (this.mempool.size >= (this.init.mempoolLimit ?? MEMPOOL_LIMIT)) return
+      // An author this node does not know as a member may have been added at a height it has
+      // not reached: not the sender's fault, and the entry comes back in a block or a relay.
+      if (!this.isMember(e.entry.author)) continue
       const error =
         e.entry.ledger !== this.ledger
           ? 'entry of another ledger'
-          : !this.isMember(e.entry.author)
-            ? `entry by ${e.entry.author.slice(0, 8)}, who is not a member`
-            : verifyEntry(this.init.verifier, e)
+          : verifyEntry(this.init.verifier, e)
       if (error !== null) {
         this.effects.push({ type: 'misbehaviour', peer: from, reason: error })
         continue
@@ -277,7 +310,8 @@ export class Replica {
 
   private admit(entry: SignedEntry): void {
     const wasEmpty = this.mempool.size === 0
-    this.mempool.set(entry.id, { entry, since: this.now })
+    this.mempool.set(entry.id, entry)
+    this.relayQueue.set(entry.id, this.now)
     if (wasEmpty) this.feed({ type: 'work' })
   }
 
@@ -289,11 +323,17 @@ export class Replica {
   }
 
   // Gossip is best effort: entries still waiting after a while go out again, whoever wrote them,
-  // so an entry that reached one peer before its author died is not stranded there.
-  private relay(all: boolean): void {
+  // so an entry that reached one peer before its author died is not stranded there. Each goes
+  // out once per `relayMs` at most, and a tick sends at most `RELAY_LIMIT`.
+  private relay(): void {
     const due: SignedEntry[] = []
-    for (const { entry, since } of this.mempool.values()) {
-      if (all || this.now - since >= this.init.timing.relayMs) due.push(entry)
+    for (const [id, since] of this.relayQueue) {
+      if (due.length >= RELAY_LIMIT || this.now - since < this.init.timing.relayMs) break
+      due.push(this.mempool.get(id)!)
+    }
+    for (const e of due) {
+      this.relayQueue.delete(e.id)
+      this.relayQueue.set(e.id, this.now)
     }
     for (let i = 0; i < due.length; i += ENTRY_BATCH) {
       this.effects.push({
@@ -315,7 +355,10 @@ export class Replica {
       return
     }
     if (height > current) {
-      if (height === current + 1 && this.future.length < FUTURE_BUFFER) {
+      // Only the rounds a height starting at 0 keeps: far rounds would crowd out the rest.
+      const round =
+        message.type === 'proposal' ? message.proposal.proposal.round : message.vote.vote.round
+      if (height === current + 1 && round <= ROUNDS_AHEAD && this.future.length < FUTURE_BUFFER) {
         this.future.push({ from, message })
       }
       this.askSync(from)
@@ -323,6 +366,7 @@ export class Replica {
     }
     // Cheap checks before signatures and block execution, so a peer cannot make us verify what
     // the machine would ignore anyway.
+    if (!wouldKeep(this.machine, message)) return
     if (message.type === 'vote') {
       const vote = message.vote
       if (!this.voters.validators.some((v) => v.id === vote.vote.validator)) return
@@ -380,10 +424,25 @@ export class Replica {
     return execution
   }
 
+  /**
+   * Whether another sync message may go to `peer` now: one per `syncRetryMs`. Times are kept in
+   * the order they were set, so those older than that are dropped from the front and the map
+   * holds only the peers of the last `syncRetryMs`, whoever sends us messages.
+   */
+  private due(times: Map<NodeId, number>, peer: NodeId): boolean {
+    const retry = this.init.timing.syncRetryMs
+    for (const [id, t] of times) {
+      // A clock set back makes a time in the future: forget it rather than wait for it.
+      if (this.now - t < retry && t <= this.now) break
+      times.delete(id)
+    }
+    if (times.has(peer)) return false
+    times.set(peer, this.now)
+    return true
+  }
+
   private askSync(peer: NodeId): void {
-    const last = this.lastSyncAsk.get(peer)
-    if (last !== undefined && this.now - last < this.init.timing.syncRetryMs) return
-    this.lastSyncAsk.set(peer, this.now)
+    if (!this.due(this.lastSyncAsk, peer)) return
     this.effects.push({
       type: 'send',
       to: peer,
@@ -394,19 +453,21 @@ export class Replica {
   // A peer still voting on a height we have decided may have missed the precommits: send it the
   // blocks it lacks rather than wait for it to notice.
   private pushSync(peer: NodeId, height: number): void {
-    const last = this.lastSyncPush.get(peer)
-    if (last !== undefined && this.now - last < this.init.timing.syncRetryMs) return
-    this.lastSyncPush.set(peer, this.now)
+    if (!this.due(this.lastSyncPush, peer)) return
     this.serveSync(peer, height)
   }
 
+  /**
+   * An answer holds at most `SYNC_BATCH` blocks and one full block's worth of entries (but always
+   * one block): about 14 MB at the entry limits, within what a decoder accepts. The newest blocks
+   * come from memory; older ones are read back from the chain.
+   */
   private serveSync(peer: NodeId, from: number): void {
     const blocks: SyncedBlock[] = []
-    // At most one full block's worth of entries per answer (but always one block), so an answer
-    // stays within what a decoder accepts.
     let entries = 0
+    const first = this.recent[0]?.block.header.height ?? Number.POSITIVE_INFINITY
     for (let h = Math.max(1, from); h <= this.state.height && blocks.length < SYNC_BATCH; h++) {
-      const b = this.init.chain.block(h)
+      const b = h >= first ? this.recent[h - first]! : this.init.chain.block(h)
       if (b === null) break
       entries += b.block.entries.length
       if (blocks.length > 0 && entries > LIMITS.entriesPerBlock) break
@@ -498,7 +559,7 @@ export class Replica {
       case 'get-value': {
         const { block, execution } = buildBlock({
           state: this.state,
-          candidates: [...this.mempool.values()].map((m) => m.entry),
+          candidates: [...this.mempool.values()],
           proposer: this.id,
           round: e.round,
           time: Math.floor(this.now),
@@ -526,9 +587,24 @@ export class Replica {
     const outcomes = this.state.apply(block, this.checked.get(hash) ?? undefined)
     this.lastCommit = commit
     this.lastBlock = block
-    for (const o of outcomes) this.mempool.delete(o.id)
+    this.remember({ block, commit })
+    for (const o of outcomes) {
+      this.mempool.delete(o.id)
+      this.relayQueue.delete(o.id)
+    }
     this.effects.push({ type: 'persist-block', block, commit })
     this.effects.push({ type: 'committed', block, hash, commit, outcomes })
+  }
+
+  private remember(b: SyncedBlock): void {
+    this.recent.push(b)
+    this.recentEntries += b.block.entries.length
+    while (
+      this.recent.length > 1 &&
+      (this.recent.length > SYNC_BATCH || this.recentEntries > LIMITS.entriesPerBlock)
+    ) {
+      this.recentEntries -= this.recent.shift()!.block.entries.length
+    }
   }
 
   /** Starts consensus on the height after the last committed block. */

@@ -18,6 +18,13 @@ import type {
   Validator,
 } from '../ledger/types.ts'
 
+/**
+ * The highest round a node enters or a decoder accepts. Rounds are u32 in signed messages and i32
+ * in `lockedRound`, `validRound` and `polRound`, so this keeps every round encodable; an honest
+ * ledger never gets near it (see `docs/consensus.md`, "Rounds a peer can move a node to").
+ */
+export const MAX_ROUND = 2 ** 31 - 1
+
 /** `idle` waits in round 0 for entries, a message from a peer, or the heartbeat timeout. */
 export type Step = 'idle' | 'propose' | 'prevote' | 'precommit' | 'decided'
 
@@ -64,6 +71,11 @@ export interface RoundVotes {
    */
   readonly prevotes: ReadonlyMap<NodeId, readonly SignedVote[]>
   readonly precommits: ReadonlyMap<NodeId, readonly SignedVote[]>
+  /**
+   * Hashes of the blocks the round's proposer proposed, the first proposal's first: one, unless
+   * it equivocated, and then a few (each may be what a quorum precommits), never more.
+   */
+  readonly proposed: readonly Hash[]
 }
 
 export interface ConsensusConfig {
@@ -103,7 +115,23 @@ export interface ConsensusState {
    * has died since, can never reach.
    */
   readonly roundCertificate: readonly SignedVote[]
+  /**
+   * Votes are kept for the rounds near `round` only (see `machine.ts`); of a validator's votes
+   * for rounds further ahead, its highest one, until it has moved this node (L55).
+   */
   readonly rounds: ReadonlyMap<number, RoundVotes>
+  readonly ahead: ReadonlyMap<NodeId, SignedVote>
+  /**
+   * A skip (L55) lands at most one round above this one, unless two validators' worth (see
+   * `machine.ts`) have been heard from further up. It is the round the height started or resumed
+   * in, raised to the current round whenever the round fails (a timeout acts in it): time, which
+   * no peer can hurry, is what lets one validator move a node further.
+   */
+  readonly skipFrom: number
+  /** A timeout has acted in this round: votes from beyond the rounds kept may move us now. */
+  readonly failed: boolean
+  /** Round and step at the last rebroadcast timeout, to tell a step that no timeout will end. */
+  readonly tick: { readonly round: number; readonly step: Step } | null
   readonly blocks: ReadonlyMap<Hash, KnownBlock>
   readonly ownVotes: readonly SignedVote[]
   readonly ownProposals: readonly SignedProposal[]

@@ -1,7 +1,12 @@
 /**
  * What gossip may carry, judged before gossipsub forwards it: a message must decode within the
- * limits, travel on its own topic, and be signed by a member. A peer that sends anything else is
- * penalised by the network layer. Signatures go through the node's verification memo, so the
+ * limits, travel on its own topic, and be signed by a member. A peer that sends what is wrong on
+ * every node (does not decode, another ledger, a bad signature) is penalised by the network
+ * layer. A signer this node does not know as a member is not such a thing: it may have been added
+ * at a height this node has not reached, or removed after the message was signed, and an honest
+ * peer that is ahead or behind forwards it in good faith. Those messages are ignored: neither
+ * delivered nor forwarded, and judged before any signature is checked, so a non-member gets
+ * nothing through and costs a decode. Signatures go through the node's verification memo, so the
  * replica's own checks of the same message afterwards cost a lookup, not a verification.
  */
 import { decodeMessage, type WireMessage } from '../consensus/messages.ts'
@@ -53,12 +58,12 @@ export function judgeMessage(ctx: GossipContext, topic: Topic, message: WireMess
       for (const e of message.entries) {
         if (e.entry.ledger !== ctx.ledger)
           return { verdict: 'reject', reason: 'entry of another ledger' }
-        if (!ctx.isMember(e.entry.author)) {
-          return {
-            verdict: 'reject',
-            reason: `entry by ${e.entry.author.slice(0, 8)}, not a member`,
-          }
-        }
+      }
+      // Every author first, so that a batch to be ignored costs no signature check.
+      for (const e of message.entries) {
+        if (!ctx.isMember(e.entry.author)) return notMember('entry', e.entry.author)
+      }
+      for (const e of message.entries) {
         const error = verifyEntry(ctx.verifier, e)
         if (error !== null) return { verdict: 'reject', reason: error }
       }
@@ -68,8 +73,7 @@ export function judgeMessage(ctx: GossipContext, topic: Topic, message: WireMess
       const p = message.proposal.proposal
       if (p.ledger !== ctx.ledger)
         return { verdict: 'reject', reason: 'proposal of another ledger' }
-      if (!ctx.isMember(p.proposer))
-        return { verdict: 'reject', reason: 'proposal by a non-member' }
+      if (!ctx.isMember(p.proposer)) return notMember('proposal', p.proposer)
       if (!verifyProposal(ctx.verifier, message.proposal)) {
         return { verdict: 'reject', reason: 'bad proposal signature' }
       }
@@ -82,7 +86,7 @@ export function judgeMessage(ctx: GossipContext, topic: Topic, message: WireMess
     case 'vote': {
       const v = message.vote.vote
       if (v.ledger !== ctx.ledger) return { verdict: 'reject', reason: 'vote of another ledger' }
-      if (!ctx.isMember(v.validator)) return { verdict: 'reject', reason: 'vote by a non-member' }
+      if (!ctx.isMember(v.validator)) return notMember('vote', v.validator)
       if (!verifyVote(ctx.verifier, message.vote)) {
         return { verdict: 'reject', reason: 'bad vote signature' }
       }
@@ -90,4 +94,11 @@ export function judgeMessage(ctx: GossipContext, topic: Topic, message: WireMess
     }
   }
   return { verdict: 'accept', message }
+}
+
+function notMember(what: string, signer: NodeId): Judged {
+  return {
+    verdict: 'ignore',
+    reason: `${what} by ${signer.slice(0, 8)}, not a member here (yet, or any more)`,
+  }
 }

@@ -76,11 +76,32 @@ export function runSchedule(o: ScheduleOptions): ScheduleResult {
   world.net = { baseMs: rng.range(0.1, 2), jitterMs: rng.pick([0.5, 2, 10]), loss: 0, duplicate: 0 }
   world.fsyncMs = [rng.range(0.05, 0.5), rng.range(0.5, 5)]
   for (const node of world.nodes) world.at(rng.range(0, 50), (w) => w.start(node.index))
+  // Its own stream, so that seeds without a rogue replay as they did before there was one.
+  const rogue = new Prng(o.seed ^ 0x5eed_f00d)
+  if (!founding && o.faultModel === 'crash' && rogue.chance(1 / 3)) {
+    world.nodes[rogue.int(0, n - 1)]!.pusher = true
+  }
   const byz = world.nodes.filter((x) => x.byzantine).map((x) => `n${x.index}`)
+  const pushers = world.nodes.filter((x) => x.pusher || x.byzantine)
   world.trace(
     `seed ${o.seed}: ${n} nodes, ${o.faultModel}, ${founding ? 'founding scenario' : 'chaos'}` +
-      (byz.length > 0 ? `, byzantine ${byz.join(' ')}` : ''),
+      (byz.length > 0 ? `, byzantine ${byz.join(' ')}` : '') +
+      (world.nodes.some((x) => x.pusher)
+        ? `, n${world.nodes.findIndex((x) => x.pusher)} pushes far rounds`
+        : ''),
   )
+  // A byzantine node keeps at it to the end: liveness after the heal is checked with it still
+  // sending, and in byzantine mode one node is below the skip share. A crash-mode pusher is
+  // outside the fault model (a member that lies could as well equivocate, and one that keeps
+  // moving the others out of each round that fails can keep them from meeting a member that
+  // lags); what its seeds check is that its far votes did no lasting harm, so it stops at the
+  // heal.
+  for (const x of pushers) {
+    const until = x.byzantine ? CHAOS_MS + SETTLE_BOUND_MS : CHAOS_MS
+    for (let t = rogue.range(200, 1_500); t < until; t += rogue.range(300, 1_500)) {
+      world.at(t, (w) => w.pushRounds(x.index, rogue))
+    }
+  }
 
   scheduleClients(world, rng, CHAOS_MS + 2_000)
   let victim = -1

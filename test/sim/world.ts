@@ -12,6 +12,7 @@ import {
 } from '../../core/consensus/messages.ts'
 import { Replica, type ReplicaEffect, type ReplicaTimer } from '../../core/consensus/replica.ts'
 import { LAN_TIMING, type Timing } from '../../core/consensus/timing.ts'
+import { MAX_ROUND } from '../../core/consensus/types.ts'
 import { type Keypair, keypairFromSeed, sha256, type Verifier } from '../../core/ledger/crypto.ts'
 import { blockHash } from '../../core/ledger/hashing.ts'
 import { signProposal, signVote } from '../../core/ledger/signing.ts'
@@ -68,6 +69,12 @@ export interface SimNode {
   /** Crashed and never coming back. */
   dead: boolean
   byzantine: boolean
+  /**
+   * Now and then signs votes for rounds far ahead of any the cluster reaches (2^20 up to
+   * MAX_ROUND) and sends them to everyone; its replica is honest. In crash mode a single such
+   * vote meets the skip share (L55).
+   */
+  pusher: boolean
   /** Crash in the middle of the next fsync: the moment a write-ahead bug shows. */
   crashInNextSync: boolean
 }
@@ -112,6 +119,7 @@ export class World {
         busyUntil: 0,
         dead: false,
         byzantine: false,
+        pusher: false,
         crashInNextSync: false,
       })
     }
@@ -215,6 +223,40 @@ export class World {
       return
     }
     this.execute(node, result.effects, at, result.id)
+  }
+
+  /**
+   * A rogue's votes for rounds other than those it is in, signed with its key, for the height it
+   * is deciding. A pusher sends far-future rounds only: its replica never reaches them, so its
+   * own votes never contradict them. A byzantine node also floods rounds near and behind, and
+   * for made-up blocks, which the equivocation it already does allows.
+   */
+  pushRounds(i: number, rng: Prng): void {
+    const node = this.nodes[i]!
+    if (node.replica === null) return
+    const height = node.replica.height + 1
+    const ledger = node.replica.ledger
+    const vote = (round: number, value: string | null) =>
+      signVote(node.keypair, {
+        ledger,
+        type: rng.chance(0.5) ? 'prevote' : 'precommit',
+        height,
+        round,
+        value,
+        validator: node.keypair.id,
+      })
+    const votes = [vote(rng.chance(0.3) ? MAX_ROUND : rng.int(2 ** 20, MAX_ROUND), null)]
+    if (node.byzantine) {
+      for (let k = 0; k < 10; k++)
+        votes.push(vote(rng.int(0, 5_000), rng.chance(0.5) ? null : ledger))
+    }
+    this.trace(`n${i} pushes ${votes.length} votes of far rounds at h${height}`)
+    for (const v of votes) {
+      const message: WireMessage = { type: 'vote', vote: v }
+      this.observer.sent(i, message, this.now)
+      const bytes = encodeMessage(message)
+      for (const t of this.nodes) if (t.index !== i) this.transmit(i, t.index, bytes, this.now)
+    }
   }
 
   private dispatch(ev: SimEvent): void {

@@ -9,13 +9,21 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { initialState, proposerOf, step } from '../../../core/consensus/machine.ts'
-import type {
-  ConsensusState,
-  Effect,
-  Input,
-  Transition,
-  WalRecord,
+import {
+  initialState,
+  proposerOf,
+  ROUNDS_AHEAD,
+  ROUNDS_BEHIND,
+  step,
+  wouldKeep,
+} from '../../../core/consensus/machine.ts'
+import {
+  type ConsensusState,
+  type Effect,
+  type Input,
+  MAX_ROUND,
+  type Transition,
+  type WalRecord,
 } from '../../../core/consensus/types.ts'
 import { commitError, Verifier } from '../../../core/ledger/index.ts'
 import type { Row } from './harness.ts'
@@ -1093,7 +1101,7 @@ test('L65 early: a quorum of nil precommits starts the next round at once; a quo
 
 // L55
 
-test('L55 crash: a single vote from a higher round moves the node there, and a lower round does not move it back', () => {
+test('L55 crash: a single vote from a higher round moves the node one round on (no faster than its own timeouts), two validators there move it there, and a lower round does not move it back', () => {
   const c = crash3
   run(c, 0, [
     {
@@ -1103,15 +1111,21 @@ test('L55 crash: a single vote from a higher round moves the node there, and a l
       state: { round: 0, step: 'propose' },
     },
     {
-      desc: 'prevote nil of round 2 from v2: skip to round 2, where v0 proposes',
+      desc: 'prevote nil of round 2 from v2: skip, to round 1 (where v2 proposes)',
       input: c.prevote(2, 2, null),
-      effects: [asksForValue(2), schedules('propose', 2)],
-      state: { round: 2, step: 'propose' },
+      effects: [schedules('propose', 1)],
+      state: { round: 1, step: 'propose' },
     },
     {
-      desc: 'prevote nil of round 1 from v1: lower round, stay',
-      input: c.prevote(1, 1, null),
+      desc: 'prevote nil of round 0 from v1: lower round, stay',
+      input: c.prevote(1, 0, null),
       effects: [],
+      state: { round: 1, step: 'propose' },
+    },
+    {
+      desc: 'prevote nil of round 2 from v1: two validators in round 2, go there (v0 proposes)',
+      input: c.prevote(1, 2, null),
+      effects: [asksForValue(2), schedules('propose', 2)],
       state: { round: 2, step: 'propose' },
     },
   ])
@@ -2022,4 +2036,347 @@ test('step does not mutate its input state: every earlier state is unchanged aft
   history.forEach(({ state: s, snap }, i) => {
     assert.deepStrictEqual(snapshot(s), snap, `state before input ${i} was changed later`)
   })
+})
+
+// Rounds a peer can move a node to, and the votes it keeps (docs/consensus.md)
+
+/** Every round the state holds votes or a proposal for, and the far votes it holds. */
+function roundsHeld(s: ConsensusState): { rounds: number[]; ahead: number[] } {
+  return {
+    rounds: [...s.rounds.keys()].sort((a, b) => a - b),
+    ahead: [...s.ahead.values()].map((v) => v.vote.round),
+  }
+}
+
+test('L55 crash, bounded: a vote from a far round moves the node only out of a failed round, one round on, once per vote', () => {
+  const c = crash3
+  run(c, 0, [
+    {
+      desc: 'start-height',
+      input: c.start(),
+      effects: [schedules('rebroadcast', 0), schedules('propose', 0)],
+      state: { round: 0, step: 'propose' },
+    },
+    {
+      desc: 'prevote nil of round 2^32-1 from v1 (no decoder lets it through): above MAX_ROUND, not counted',
+      input: c.prevote(1, 2 ** 32 - 1, null),
+      effects: [],
+      state: { round: 0, step: 'propose' },
+      check: (t) => assert.deepEqual(roundsHeld(t.state), { rounds: [], ahead: [] }),
+    },
+    {
+      desc: 'prevote nil of round MAX_ROUND from v1: kept as its one far vote; no move, round 0 has not failed',
+      input: c.prevote(1, MAX_ROUND, null),
+      effects: [],
+      state: { round: 0, step: 'propose' },
+      check: (t) => assert.deepEqual(roundsHeld(t.state), { rounds: [], ahead: [MAX_ROUND] }),
+    },
+    {
+      desc: 'timeoutPropose acts (L57): prevote nil, and the far vote moves it on, to round 1 only (v2 proposes)',
+      input: c.timeout('propose', 0),
+      effects: [persists(), sends('prevote', 0, null), schedules('propose', 1)],
+      state: { round: 1, step: 'propose' },
+      // Used up: it is neither kept nor re-sent to move others on.
+      check: (t) => {
+        assert.deepEqual(roundsHeld(t.state).ahead, [])
+        assert.deepEqual(t.state.roundCertificate, [])
+      },
+    },
+    {
+      desc: 'prevote nil of round 2^30 from v1: held, no move: round 1 has not failed',
+      input: c.prevote(1, 2 ** 30, null),
+      effects: [],
+      state: { round: 1, step: 'propose' },
+      check: (t) => assert.deepEqual(roundsHeld(t.state).ahead, [2 ** 30]),
+    },
+    {
+      desc: 'precommit nil of round 2^30 + 5 from v1: replaces it, still one far vote for v1',
+      input: c.precommit(1, 2 ** 30 + 5, null),
+      effects: [],
+      state: { round: 1, step: 'propose' },
+      check: (t) => assert.deepEqual(roundsHeld(t.state).ahead, [2 ** 30 + 5]),
+    },
+    {
+      desc: 'timeoutPropose of round 1 acts: prevote nil, and on to round 2 (v0 proposes)',
+      input: c.timeout('propose', 1),
+      effects: [persists(), sends('prevote', 1, null), asksForValue(2), schedules('propose', 2)],
+      state: { round: 2, step: 'propose' },
+      check: (t) => assert.deepEqual(roundsHeld(t.state).ahead, []),
+    },
+    {
+      desc: 'timeoutPropose of round 2: prevote nil, and no far vote is left to move it',
+      input: c.timeout('propose', 2),
+      effects: [persists(), sends('prevote', 2, null)],
+      state: { round: 2, step: 'prevote' },
+    },
+  ])
+})
+
+test('L55 crash, bounded: a round getting on is not given up for a far vote, but a step no timeout will end is, after a whole rebroadcast interval', () => {
+  const c = crash3
+  run(c, 0, [
+    {
+      desc: 'start-height',
+      input: c.start(),
+      effects: [schedules('rebroadcast', 0), schedules('propose', 0)],
+      state: { round: 0, step: 'propose' },
+    },
+    {
+      desc: 'proposal A from v1: prevote it',
+      input: c.proposal(1, 0, 'A'),
+      effects: [persists(), sends('prevote', 0, 'A')],
+      state: { round: 0, step: 'prevote' },
+    },
+    {
+      desc: 'prevote nil of round MAX_ROUND from v2: held, no move',
+      input: c.prevote(2, MAX_ROUND, null),
+      effects: [],
+      state: { round: 0, step: 'prevote' },
+    },
+    {
+      desc: 'a late timeoutPropose does not act (step prevote), so it is no failure: no move',
+      input: c.timeout('propose', 0),
+      effects: [],
+      state: { round: 0, step: 'prevote' },
+    },
+    {
+      desc: 'rebroadcast: too few prevotes here for timeoutPrevote, but this is the first interval seen',
+      input: c.timeout('rebroadcast', 0),
+      effects: [sends('prevote', 0, 'A'), schedules('rebroadcast', 0)],
+      state: { round: 0, step: 'prevote' },
+    },
+    {
+      desc: 'rebroadcast again in the same round and step: it has failed, and the far vote moves it on to 1',
+      input: c.timeout('rebroadcast', 0),
+      effects: [sends('prevote', 0, 'A'), schedules('rebroadcast', 0), schedules('propose', 1)],
+      state: { round: 1, step: 'propose' },
+    },
+  ])
+})
+
+test('L55 crash, bounded: two validators heard from far up move the node at once to the round the lower one is in, and only votes within reach become its round certificate', () => {
+  const c = crash4
+  run(c, 0, [
+    {
+      desc: 'start-height',
+      input: c.start(),
+      effects: [schedules('rebroadcast', 0), schedules('propose', 0)],
+      state: { round: 0, step: 'propose' },
+    },
+    {
+      desc: 'prevote nil of round 40 from v1: one validator, beyond reach of a skip from round 0',
+      input: c.prevote(1, 40, null),
+      effects: [],
+      state: { round: 0, step: 'propose' },
+    },
+    {
+      desc: 'prevote nil of round MAX_ROUND from v3: two validators at 40 or above; go to 40 (v1 proposes)',
+      input: c.prevote(3, MAX_ROUND, null),
+      effects: [schedules('propose', 40)],
+      state: { round: 40, step: 'propose' },
+      check: (t) => {
+        assert.deepEqual(roundsHeld(t.state).rounds, [40])
+        // v3's far vote would move our peers on after each of their failed rounds.
+        assert.deepEqual(
+          t.state.roundCertificate.map((v) => `${c.nameOf(v.vote.validator)} r${v.vote.round}`),
+          ['v1 r40'],
+        )
+      },
+    },
+    {
+      desc: 'prevote nil of round 40 from v2: already there',
+      input: c.prevote(2, 40, null),
+      effects: [],
+      state: { round: 40, step: 'propose' },
+    },
+  ])
+})
+
+test('MAX_ROUND: in the highest round neither a quorum of nil precommits nor timeoutPrecommit starts another, and every vote there still signs', () => {
+  const c = crash3
+  // MAX_ROUND mod 3 = 1: v2 proposes there.
+  const wal = c.wal({ round: MAX_ROUND, step: 'propose' })
+  run(c, 0, [
+    {
+      desc: 'start-height resuming in round MAX_ROUND',
+      input: c.start({ wal }),
+      effects: [schedules('rebroadcast', 0), schedules('propose', MAX_ROUND)],
+      state: { round: MAX_ROUND, step: 'propose' },
+    },
+    {
+      desc: 'timeoutPropose: prevote nil in round MAX_ROUND',
+      input: c.timeout('propose', MAX_ROUND),
+      effects: [persists(), sends('prevote', MAX_ROUND, null)],
+      state: { round: MAX_ROUND, step: 'prevote' },
+    },
+    {
+      desc: 'prevote nil from v1: a quorum of nil prevotes, precommit nil (L44)',
+      input: c.prevote(1, MAX_ROUND, null),
+      effects: [persists(), sends('precommit', MAX_ROUND, null)],
+      state: { round: MAX_ROUND, step: 'precommit' },
+    },
+    {
+      desc: 'precommit nil from v1: a quorum of nil precommits, which would start the next round; there is none',
+      input: c.precommit(1, MAX_ROUND, null),
+      effects: [schedules('precommit', MAX_ROUND)],
+      state: { round: MAX_ROUND, step: 'precommit' },
+    },
+    {
+      desc: 'timeoutPrecommit (L65): no next round either',
+      input: c.timeout('precommit', MAX_ROUND),
+      effects: [],
+      state: { round: MAX_ROUND, step: 'precommit' },
+    },
+  ])
+})
+
+test('votes are kept near the current round only: 5,000 rounds of prevotes from one byzantine validator leave ROUNDS_AHEAD rounds and one far vote, and do not move the node', () => {
+  const c = byz4
+  let s = step(initialState(c.config(0)), c.start()).state
+  for (let r = 5_000; r >= 1; r--) {
+    const vote = c.prevote(1, r, null)
+    const kept = wouldKeep(s, vote)
+    // Descending: only the first far vote is higher than the one held, then the window.
+    assert.equal(kept, r === 5_000 || r <= ROUNDS_AHEAD, `round ${r}`)
+    s = step(s, vote).state
+  }
+  assert.equal(s.round, 0, 'one validator of four is not the byzantine skip share')
+  assert.deepEqual(roundsHeld(s), {
+    rounds: Array.from({ length: ROUNDS_AHEAD }, (_, i) => i + 1),
+    ahead: [5_000],
+  })
+  assert.equal(wouldKeep(s, c.prevote(1, 6_000, null)), true, 'a higher far vote replaces it')
+  assert.equal(wouldKeep(s, c.prevote(1, MAX_ROUND + 1, null)), false)
+})
+
+test("rounds left more than ROUNDS_BEHIND behind are forgotten, except the lock's and the polka round of a proposal kept", () => {
+  const c = crash3
+  run(c, 0, [
+    {
+      desc: 'start-height',
+      input: c.start(),
+      effects: [schedules('rebroadcast', 0), schedules('propose', 0)],
+      state: { round: 0, step: 'propose' },
+    },
+    {
+      desc: 'proposal A from v1: prevote it',
+      input: c.proposal(1, 0, 'A'),
+      effects: [persists(), sends('prevote', 0, 'A')],
+      state: { round: 0, step: 'prevote' },
+    },
+    {
+      desc: 'prevote A from v1: a polka, lock A in round 0 and precommit it',
+      input: c.prevote(1, 0, 'A'),
+      effects: [persists(), sends('precommit', 0, 'A')],
+      state: { round: 0, step: 'precommit', lockedRound: 0, validRound: 0 },
+    },
+    {
+      desc: 'prevote nil of round 1 from v2: skip to 1',
+      input: c.prevote(2, 1, null),
+      effects: [schedules('propose', 1)],
+      state: { round: 1, step: 'propose', lockedRound: 0, validRound: 0 },
+    },
+    {
+      desc: 'prevote nil of round 30 from v1: one validator, no move',
+      input: c.prevote(1, 30, null),
+      effects: [],
+      state: { round: 1, step: 'propose', lockedRound: 0, validRound: 0 },
+    },
+    {
+      desc: 'v2 too: two validators in round 30, go there; round 1 is now 29 behind and forgotten, round 0 holds the lock',
+      input: c.prevote(2, 30, null),
+      effects: [schedules('propose', 30)],
+      state: { round: 30, step: 'propose', lockedRound: 0, validRound: 0 },
+      check: (t) => {
+        assert.equal(30 - 1 > ROUNDS_BEHIND, true)
+        assert.deepEqual(roundsHeld(t.state).rounds, [0, 30])
+      },
+    },
+    {
+      desc: 'prevote B of round 5 from v2: too far behind, not kept',
+      input: c.prevote(2, 5, 'B'),
+      effects: [],
+      state: { round: 30, step: 'propose', lockedRound: 0, validRound: 0 },
+      check: (t) => assert.deepEqual(roundsHeld(t.state).rounds, [0, 30]),
+    },
+    {
+      desc: 'proposal B of round 30 from v1 with polRound 5: kept, and it makes round 5 worth keeping',
+      input: c.proposal(1, 30, 'B', { polRound: 5 }),
+      effects: [],
+      state: { round: 30, step: 'propose', lockedRound: 0, validRound: 0 },
+    },
+    {
+      desc: 'prevote B of round 5 from v2 again: kept now',
+      input: c.prevote(2, 5, 'B'),
+      effects: [],
+      state: { round: 30, step: 'propose', lockedRound: 0, validRound: 0 },
+      check: (t) => assert.deepEqual(roundsHeld(t.state).rounds, [0, 5, 30]),
+    },
+  ])
+})
+
+test('an equivocating proposer gets at most two blocks of one round kept; the rest are reported and dropped, and wouldKeep says so first', () => {
+  const c = byz4
+  const names = ['A', 'B', 'C', 'D', 'E', 'F']
+  const rows: Row[] = [
+    {
+      desc: 'start-height',
+      input: c.start(),
+      effects: [schedules('rebroadcast', 0), schedules('propose', 0)],
+      state: { round: 0, step: 'propose' },
+    },
+    {
+      desc: 'proposal A from v1: prevote it',
+      input: c.proposal(1, 0, 'A'),
+      effects: [persists(), sends('prevote', 0, 'A')],
+      state: { round: 0, step: 'prevote' },
+    },
+  ]
+  for (const name of names.slice(1)) {
+    rows.push({
+      desc: `proposal ${name} from v1 in round 0 too: reported`,
+      input: c.proposal(1, 0, name),
+      effects: [reportsEquivocation('v1', 0, 'proposal')],
+      state: { round: 0, step: 'prevote' },
+    })
+  }
+  const { state } = run(c, 0, rows)
+  assert.deepEqual(
+    state.rounds.get(0)!.proposed.map((h) => c.blockName(h)),
+    ['A', 'B'],
+  )
+  assert.deepEqual([...state.blocks.keys()].map((h) => c.blockName(h)).sort(), ['A', 'B'])
+  assert.equal(wouldKeep(state, { type: 'proposal', proposal: c.signedProposal(1, 0, 'E') }), false)
+  assert.equal(wouldKeep(state, { type: 'proposal', proposal: c.signedProposal(1, 0, 'B') }), true)
+})
+
+test('a record written before rounds were bounded, resumed in round 2^32-1, signs nothing there and re-sends none of its far votes', () => {
+  const c = crash3
+  const far = 2 ** 32 - 1
+  const wal = c.wal({
+    round: far,
+    step: 'propose',
+    roundCertificate: [c.signedVote('prevote', 1, far, null)],
+  })
+  run(c, 0, [
+    {
+      desc: 'start-height resuming in round 2^32-1',
+      input: c.start({ wal }),
+      effects: [schedules('rebroadcast', 0), schedules('propose', far)],
+      state: { round: far, step: 'propose' },
+      check: (t) => assert.deepEqual(t.state.roundCertificate, []),
+    },
+    {
+      desc: 'timeoutPropose: the step moves on, but no prevote is signed (peers would refuse it)',
+      input: c.timeout('propose', far),
+      effects: [],
+      state: { round: far, step: 'prevote' },
+    },
+    {
+      desc: 'rebroadcast: nothing to re-send',
+      input: c.timeout('rebroadcast', 0),
+      effects: [schedules('rebroadcast', 0)],
+      state: { round: far, step: 'prevote' },
+    },
+  ])
 })

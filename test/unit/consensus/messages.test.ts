@@ -7,6 +7,7 @@ import {
   encodeMessage,
   SYNC_BATCH,
 } from '../../../core/consensus/messages.ts'
+import { MAX_ROUND } from '../../../core/consensus/types.ts'
 import type { Block, Commit } from '../../../core/ledger/index.ts'
 import {
   blockHash,
@@ -190,4 +191,39 @@ test('a sync response declaring more than SYNC_BATCH blocks is refused before re
 test('a message longer than twice the block bound is refused by its size alone', () => {
   const max = LIMITS.blockBytes * 2
   refuses(new Uint8Array(max + 1), new RegExp(`message is ${max + 1} bytes; at most ${max}`))
+})
+
+test('a vote or proposal of a round above MAX_ROUND does not decode (no node ever enters one); MAX_ROUND itself does', () => {
+  const vote = (round: number): WireMessage => ({
+    type: 'vote',
+    vote: signVote(k1, {
+      ledger,
+      type: 'prevote',
+      height: 3,
+      round,
+      value: null,
+      validator: k1.id,
+    }),
+  })
+  const proposal = (round: number): WireMessage => ({
+    type: 'proposal',
+    proposal: signProposal(
+      k0,
+      {
+        ledger,
+        height: 3,
+        round,
+        polRound: -1,
+        blockHash: blockHash(block3.header),
+        proposer: k0.id,
+      },
+      block3,
+    ),
+  })
+  for (const make of [vote, proposal]) {
+    assert.deepEqual(decodeMessage(encodeMessage(make(MAX_ROUND))), make(MAX_ROUND))
+    for (const round of [MAX_ROUND + 1, 2 ** 32 - 1]) {
+      assert.throws(() => decodeMessage(encodeMessage(make(round))), DecodeError)
+    }
+  }
 })
