@@ -369,7 +369,11 @@ class Draft {
         // Restarted after proposing in this round: repeat the same proposal, never a second one.
         this.effects.push({ type: 'broadcast-proposal', proposal: signed })
       } else if (this.validBlock !== null) {
-        this.propose(this.validBlock, this.validRound) // L15–16
+        // L15–16. A valid value from this very round (possible only when restarted into it with
+        // a polka for a block it never proposed, outside the fault model) goes out as a fresh
+        // proposal: one whose polRound is its round would be refused by every decoder, this
+        // node's own record reader included.
+        this.propose(this.validBlock, this.validRound < round ? this.validRound : -1)
       } else {
         this.awaitingValue = true // L18
         this.effects.push({ type: 'get-value', height: this.height, round })

@@ -1361,6 +1361,37 @@ test('restart keeps the valid value and its polka: restored as round-1 proposer,
   ])
 })
 
+test('restored as round-1 proposer with a valid value from round 1 itself, it proposes that value with polRound -1, a proposal peers and its own record can read', () => {
+  const c = byz4
+  // Outside the fault model: the other three prevoted in round 1 a block its proposer never signed.
+  const polka = [0, 1, 3].map((w) => c.signedVote('prevote', w, 1, 'A'))
+  const wal = c.wal({
+    round: 1,
+    step: 'prevote',
+    validRound: 1,
+    validBlock: c.block('A'),
+    validPolka: polka,
+    votes: [],
+  })
+  run(c, 2, [
+    {
+      desc: 'start-height with the WAL: round 1, v2 proposes A with polRound -1',
+      input: c.start({ wal }),
+      effects: [
+        schedules('rebroadcast', 0),
+        persists({ proposals: ['r1 A pol -1'] }),
+        proposes(1, 'A', -1),
+        schedules('propose', 1),
+        persists({ votes: ['prevote r1 A'] }),
+        sends('prevote', 1, 'A'),
+        persists({ votes: ['prevote r1 A', 'precommit r1 A'] }),
+        sends('precommit', 1, 'A'),
+      ],
+      state: { round: 1, step: 'precommit', lockedRound: 1, validRound: 1, lockedBlock: 'A' },
+    },
+  ])
+})
+
 test('every broadcast of a newly signed proposal or vote comes after a persist whose record contains it', () => {
   const c = byz4
   const { newlySigned, transitions } = run(c, 1, [
