@@ -8,10 +8,12 @@
  * Every figure is a median over its repetitions. The client shares the machine's two cores with
  * the nodes, so these are figures of the whole box, not of a node alone.
  */
+import { randomUUID } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import WebSocket from 'ws'
 import type { EventMessage, StatusView } from '../core/api/types.ts'
-import { Cluster, until } from '../test/cluster/harness.ts'
+// Importing the harness also kills every node it started when this process exits, however.
+import { Cluster, stopNodesOnSignals, until } from '../test/cluster/harness.ts'
 
 interface Run {
   nodes: number
@@ -42,15 +44,54 @@ const LATENCY_SAMPLES = QUICK ? 50 : 200
 const KILLS = QUICK ? 1 : 3
 const CATCHUP = 5_000
 
-const agent = new Agent({ keepAlive: true, maxSockets: 256 })
+stopNodesOnSignals()
 
-function post(
+/**
+ * Idle sockets are closed here after 30 s, before the node would close them (65 s): a socket
+ * the server closes while the client reuses it fails with "socket hang up". Without a timeout
+ * of its own, Node's agent keeps idle sockets for ever and ignores the server's Keep-Alive hint.
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 30_000 })
+/** Attempts after the first for a request whose answer was lost; waits 50, 100, 200… ms. */
+const RETRIES = 5
+/** Requests sent again after a lost answer, for the log: there should be none but at kills. */
+let retried = 0
+
+/** Errors after which the request may or may not have been carried out: retried with its key. */
+const LOST = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'])
+
+/**
+ * POSTs with an Idempotency-Key, and sends the same request with the same key again when the
+ * answer is lost (a reset connection) or the key is still being answered (409): the node answers
+ * a retry with its first answer, so nothing is stored twice.
+ */
+async function post(
   api: string,
   token: string,
   path: string,
   body: unknown,
 ): Promise<{ status: number; json: unknown }> {
   const data = JSON.stringify(body)
+  const key = randomUUID()
+  for (let n = 0; ; n++) {
+    try {
+      const res = await postOnce(api, token, path, data, key)
+      if (res.status !== 409 || n >= RETRIES) return res
+    } catch (error) {
+      if (!LOST.has((error as NodeJS.ErrnoException).code ?? '') || n >= RETRIES) throw error
+    }
+    retried++
+    await sleep(50 * 2 ** n)
+  }
+}
+
+function postOnce(
+  api: string,
+  token: string,
+  path: string,
+  data: string,
+  key: string,
+): Promise<{ status: number; json: unknown }> {
   const url = new URL(path, api)
   return new Promise((resolve, reject) => {
     const req = request(
@@ -62,6 +103,7 @@ function post(
           authorization: `Bearer ${token}`,
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(data),
+          'idempotency-key': key,
         },
       },
       (res) => {
@@ -182,12 +224,17 @@ async function throughput(c: Cluster, batched: boolean): Promise<number> {
       else acked.push(await submit(c, i))
     }
   }
-  const workers = Array.from({ length: batched ? SATURATING_BATCHES : SATURATING }, (_, k) =>
-    worker(k),
+  const workers = Promise.all(
+    Array.from({ length: batched ? SATURATING_BATCHES : SATURATING }, (_, k) => worker(k)),
   )
-  await sleep(SATURATE_MS)
+  // A worker that fails ends the run at once, and its error is thrown here: left unwatched
+  // during the sleep, it was an unhandled rejection that killed the bench, nodes and all.
+  workers.catch(() => {
+    stop = true
+  })
+  await Promise.race([sleep(SATURATE_MS), workers])
   stop = true
-  await Promise.all(workers)
+  await workers
   await until(
     'saturating load committed',
     async () => (acked.every((id) => w.committed.has(id)) ? true : undefined),
@@ -355,6 +402,8 @@ async function runSize(nodes: number): Promise<Run> {
     const lostCount = await lost(c, acked)
     const catchupMs = await catchup(c)
     console.error(`bench: ${nodes} nodes, catch-up ${catchupMs.toFixed(0)} ms`)
+    console.error(`bench: ${nodes} nodes, ${retried} requests sent again after a lost answer`)
+    retried = 0
     return {
       nodes,
       entries_per_s: Math.round(rate),

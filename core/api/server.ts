@@ -11,10 +11,12 @@ import { WebSocketServer } from 'ws'
 import {
   type EntryBody,
   type EntryStatus,
+  type KeyedSubmit,
   type NodeEventData,
   SubmitError,
   type TallyNode,
 } from '../node/index.ts'
+import { type AnswerMaker, KeyedRequests, type Reply } from './idempotency.ts'
 import {
   batchFrom,
   entryQueryFrom,
@@ -55,6 +57,15 @@ const MAX_BATCH_BODY = MAX_BATCH * 4 * 1024
 export const MAX_PENDING = 50_000
 /** A stream client this far behind is cut off rather than buffered without end. */
 const MAX_BUFFERED = 8 * 1024 * 1024
+/**
+ * How long an idle connection is kept open. A client that sends on a kept-alive connection just
+ * as the server closes it gets "socket hang up" (ECONNRESET) without knowing whether the request
+ * was read, so the server must outlast its clients' idle timeouts: fetch (undici) keeps one 4 s,
+ * or one second less than the server's `Keep-Alive: timeout=` hint; Node's http.Agent keeps one
+ * for ever unless it has a timeout of its own (the hint only shortens an agent timeout), and
+ * Node's default here was 5 s. Browsers keep theirs up to a minute or two.
+ */
+export const KEEP_ALIVE_MS = 65_000
 const HASH = /^[0-9a-f]{64}$/
 
 export interface ApiOptions {
@@ -89,6 +100,7 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
   }
 
   const submitter = new Submitter(node, opts.maxPending ?? MAX_PENDING)
+  const keys = new KeyedRequests(node)
 
   const server = createServer((req, res) => {
     const url = parseUrl(req.url)
@@ -102,8 +114,8 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
       req.resume()
       return
     }
-    route(node, req, url, opts.testHooks === true, submitter).then(
-      ([status, body]) => send(res, status, body),
+    route(node, req, url, opts.testHooks === true, submitter, keys).then(
+      ([status, body, headers]) => send(res, status, body, headers),
       (error: unknown) => {
         if (error instanceof RequestError) {
           const { message, index } = error
@@ -159,6 +171,9 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
     })
   })
 
+  server.keepAliveTimeout = KEEP_ALIVE_MS
+  // A kept-alive connection's next request must not be cut off by the headers timer first.
+  server.headersTimeout = KEEP_ALIVE_MS + 1_000
   await listen(server, opts.port)
   const port = (server.address() as AddressInfo).port
   return {
@@ -191,22 +206,25 @@ class Submitter {
   }
 
   /** One entry; rejects with SubmitError when the ledger refuses it. */
-  async one(body: EntryBody): Promise<Submitted> {
+  async one(body: EntryBody, keyed?: KeyedSubmit): Promise<Submitted> {
     this.#admit(1)
     this.#inFlight++
     try {
-      return await this.#node.submit(body)
+      return await this.#node.submit(body, keyed)
     } finally {
       this.#inFlight--
     }
   }
 
   /** All of them in this event-loop turn, so they share one transaction; results in order. */
-  async all(bodies: readonly EntryBody[]): Promise<PromiseSettledResult<Submitted>[]> {
+  async all(
+    bodies: readonly EntryBody[],
+    keyed?: KeyedSubmit,
+  ): Promise<PromiseSettledResult<Submitted>[]> {
     this.#admit(bodies.length)
     this.#inFlight += bodies.length
     try {
-      return await Promise.allSettled(bodies.map((b) => this.#node.submit(b)))
+      return await Promise.allSettled(this.#node.submitAll(bodies, keyed))
     } finally {
       this.#inFlight -= bodies.length
     }
@@ -269,13 +287,38 @@ export function batchAnswer(
   ]
 }
 
+/** What a key keeps for `POST /api/entries`: the 202, if the entry was stored. */
+export const entryAnswer: AnswerMaker = (outcomes) => {
+  const o = outcomes[0]
+  if (o === undefined || !('id' in o)) return null
+  const answer: SubmitResponse = { id: o.id, status: o.status }
+  return { status: 202, body: JSON.stringify(answer) }
+}
+
+/**
+ * What a key keeps for a batch: the 202, or the 207 when only some items were stored (a retry
+ * must not store those again; the client sends the others as a new request, with a new key).
+ */
+export const batchKeyAnswer: AnswerMaker = (outcomes) => {
+  const [status, answer] = batchAnswer(
+    outcomes.map(
+      (o): PromiseSettledResult<Submitted> =>
+        'id' in o
+          ? { status: 'fulfilled', value: { id: o.id, status: o.status } }
+          : { status: 'rejected', reason: new SubmitError(o.error) },
+    ),
+  )
+  return status === 202 || status === 207 ? { status, body: JSON.stringify(answer) } : null
+}
+
 async function route(
   node: TallyNode,
   req: IncomingMessage,
   url: URL,
   testHooks: boolean,
   submitter: Submitter,
-): Promise<[number, unknown]> {
+  keys: KeyedRequests,
+): Promise<Reply> {
   const path = url.pathname
   const method = req.method ?? 'GET'
   const only = (m: string) => {
@@ -283,10 +326,13 @@ async function route(
   }
   if (path === '/api/entries') {
     if (method === 'POST') {
-      const body = transferFrom(parseJson(await readBody(req, MAX_BODY)))
-      const r = await submitter.one(body)
-      const answer: SubmitResponse = { id: r.id, status: r.status }
-      return [202, answer]
+      const bytes = await readBytes(req, MAX_BODY)
+      return keys.run(req, 'POST /api/entries', bytes, async (keyed) => {
+        const body = transferFrom(parseJson(bytes.toString('utf8')))
+        const r = await submitter.one(body, keyed?.(entryAnswer))
+        const answer: SubmitResponse = { id: r.id, status: r.status }
+        return [202, answer]
+      })
     }
     only('GET')
     const page = node.entries(entryQueryFrom(url.searchParams))
@@ -294,18 +340,19 @@ async function route(
   }
   if (path === '/api/entries/batch') {
     only('POST')
-    // Every item is read and checked before any is submitted: a bad one stores nothing.
-    const bodies = batchFrom(parseJson(await readBody(req, MAX_BATCH_BODY)), (b) =>
-      node.bodyError(b),
-    )
-    const [status, answer] = batchAnswer(await submitter.all(bodies))
-    if (status === 500) {
-      console.error(
-        'tally api: a batch failed:',
-        answer.entries.find((e) => 'error' in e),
-      )
-    }
-    return [status, answer]
+    const bytes = await readBytes(req, MAX_BATCH_BODY)
+    return keys.run(req, 'POST /api/entries/batch', bytes, async (keyed) => {
+      // Every item is read and checked before any is submitted: a bad one stores nothing.
+      const bodies = batchFrom(parseJson(bytes.toString('utf8')), (b) => node.bodyError(b))
+      const [status, answer] = batchAnswer(await submitter.all(bodies, keyed?.(batchKeyAnswer)))
+      if (status === 500) {
+        console.error(
+          'tally api: a batch failed:',
+          answer.entries.find((e) => 'error' in e),
+        )
+      }
+      return [status, answer]
+    })
   }
   const entryMatch = /^\/api\/entries\/([^/]+)$/.exec(path)
   if (entryMatch !== null) {
@@ -397,7 +444,11 @@ function parseUrl(target: string | undefined): URL | null {
   }
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return (await readBytes(req, limit)).toString('utf8')
+}
+
+function readBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -408,16 +459,22 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     })
     req.on('end', () => {
       if (size > limit) reject(new RequestError(413, `the body is over ${limit} bytes`))
-      else resolve(Buffer.concat(chunks).toString('utf8'))
+      else resolve(Buffer.concat(chunks))
     })
     req.on('error', reject)
   })
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   if (res.headersSent) return
   const text = JSON.stringify(body)
   res.writeHead(status, {
+    ...headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',

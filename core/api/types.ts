@@ -29,6 +29,17 @@ export interface ErrorResponse {
   readonly error: string
 }
 
+/**
+ * The `Idempotency-Key` request header of `POST /api/entries` and `POST /api/entries/batch`
+ * (draft-ietf-httpapi-idempotency-key-header): 1 to 255 printable ASCII characters, compared
+ * exactly as sent; one fresh random UUID per submission, sent again on every retry of it. The same
+ * key with the same method, path and body bytes gets the first answer again, with the response
+ * header `Idempotent-Replayed: true`, and stores nothing; with another request it gets `422`,
+ * while the first is still being answered `409`, and a malformed key `400`. A key is kept with
+ * the entries it answered for, at least 24 hours; a request that stored nothing keeps no key.
+ */
+export type IdempotencyKey = string
+
 /** `POST /api/entries/batch`: 1 to 1,000 transfers, each read as `POST /api/entries` reads one. */
 export interface BatchRequest {
   readonly entries: readonly TransferRequest[]

@@ -16,6 +16,8 @@ const USAGE = `usage: tally <command> [options]
             --nodes N --dir D [--base-port P (26650)] [--fault-model crash|byzantine]
   submit    submit a transfer to a running node
             (--data DIR | --api URL --token T) --from A --to B --asset X --amount N [--memo M]
+            [--idempotency-key K]   (a fresh one by default; give the one a failed submit
+                                     printed to learn its outcome without a second entry)
   status    print a running node's status
             (--data DIR | --api URL --token T)
   start     the desktop app                 (not built yet)
@@ -48,7 +50,7 @@ export async function main(args: readonly string[]): Promise<number> {
         return runTestnet(options(rest, TESTNET_OPTIONS))
       case 'submit': {
         const o = options(rest, SUBMIT_OPTIONS)
-        return await runSubmit(apiTarget(o), o)
+        return await runSubmit(() => apiTarget(o), o)
       }
       case 'status':
         return await runStatus(apiTarget(options(rest, CLIENT_OPTIONS)))
@@ -81,6 +83,7 @@ const SUBMIT_OPTIONS: OptionSpec = {
   asset: { type: 'string' },
   amount: { type: 'string' },
   memo: { type: 'string' },
+  'idempotency-key': { type: 'string' },
 }
 const NODE_OPTIONS: OptionSpec = {
   data: { type: 'string' },

@@ -102,3 +102,40 @@ function notMember(what: string, signer: NodeId): Judged {
     reason: `${what} by ${signer.slice(0, 8)}, not a member here (yet, or any more)`,
   }
 }
+
+/**
+ * A message on the direct protocol, which no gossip validator saw. Proposals and votes (sent
+ * there when every member is connected) are judged as gossip would judge them. Block sync is for
+ * members only, and a request is served only if `mayServe` lets it (each costs a read and a
+ * large answer); one refused is ignored, not penalised: an honest node catching up asks as fast
+ * as it is answered. Entries travel by gossip only.
+ */
+export function judgeDirect(
+  ctx: GossipContext,
+  data: Uint8Array,
+  from: NodeId,
+  mayServe: (from: NodeId) => boolean,
+): Judged {
+  let message: WireMessage
+  try {
+    message = decodeMessage(data)
+  } catch (error) {
+    return {
+      verdict: 'reject',
+      reason: `direct message does not decode: ${(error as Error).message}`,
+    }
+  }
+  switch (message.type) {
+    case 'proposal':
+    case 'vote':
+      return judgeMessage(ctx, 'consensus', message)
+    case 'sync-request':
+      if (!ctx.isMember(from)) return { verdict: 'ignore', reason: 'block sync is for members' }
+      if (!mayServe(from)) return { verdict: 'ignore', reason: 'over its block sync rate' }
+      return { verdict: 'accept', message }
+    case 'sync-response':
+      return { verdict: 'accept', message }
+    default:
+      return { verdict: 'reject', reason: `a ${message.type} message on the direct protocol` }
+  }
+}

@@ -11,6 +11,7 @@ export type {
   NodeId,
   SignedEntry,
 } from '../ledger/types.ts'
+export type { KeyRecord } from '../store/idempotency.ts'
 export { MAX_PAGE } from '../store/index.ts'
 export type { EntryQuery, EntryRecord } from '../store/store.ts'
 export {
@@ -24,3 +25,4 @@ export {
   SubmitError,
   TallyNode,
 } from './node.ts'
+export type { KeyedSubmit, SubmitOutcome } from './submit-keys.ts'

@@ -6,20 +6,12 @@
  * votes and a submitter from being told "accepted" about an entry a crash could lose.
  */
 import { join } from 'node:path'
-import {
-  decodeMessage,
-  encodeMessage,
-  type SyncedBlock,
-  type WireMessage,
-} from '../consensus/messages.ts'
+import { decodeMessage, encodeMessage, type WireMessage } from '../consensus/messages.ts'
 import { proposerFor } from '../consensus/proposer.ts'
 import { Replica, type ReplicaEffect, type ReplicaTimer } from '../consensus/replica.ts'
 import type { Step } from '../consensus/types.ts'
-import { decodeWal } from '../consensus/wal-codec.ts'
-import { keypairFromSeed, Verifier } from '../ledger/crypto.ts'
-import { decodeGenesis } from '../ledger/encoding.ts'
+import { Verifier } from '../ledger/crypto.ts'
 import { LIMITS } from '../ledger/limits.ts'
-import { minimumExceeding, thresholdsFor, totalWeight } from '../ledger/quorum.ts'
 import { entryBodyError } from '../ledger/rules.ts'
 import type { LedgerState } from '../ledger/state.ts'
 import type {
@@ -33,17 +25,29 @@ import type {
   NodeId,
   SignedEntry,
 } from '../ledger/types.ts'
-import { Net, type PeerHealth, type Topic } from '../net/host.ts'
+import { Net, type Topic } from '../net/host.ts'
 import { peerIdFromNodeId } from '../net/keys.ts'
 import { RateLimiter } from '../net/rate-limit.ts'
+import type { KeyRecord } from '../store/idempotency.ts'
 import { openVoteLog } from '../store/open-votes.ts'
 import { type EntryQuery, type EntryRecord, Store } from '../store/store.ts'
 import type { VoteLog } from '../store/vote-log.ts'
 import { Activity } from './activity.ts'
 import { batchedDisk, EffectExecutor, type EffectOutlets } from './effects.ts'
-import { type GossipContext, judgeGossip, judgeMessage, topicOf } from './gossip.ts'
-import { RoundLog, type RoundRecord } from './rounds.ts'
+import { type GossipContext, judgeDirect, judgeGossip, topicOf } from './gossip.ts'
+import { readDisk } from './recovery.ts'
+import { RoundLog } from './rounds.ts'
 import { type NodeSettings, readSettings } from './settings.ts'
+import { KeyedGroup, type KeyedSubmit } from './submit-keys.ts'
+import {
+  type NodeStatus,
+  nodeStatus,
+  type PeerInfo,
+  peerInfos,
+  type RoundsInfo,
+  roundsInfo,
+  type ViewSource,
+} from './views.ts'
 import { WriteBatch } from './write-batch.ts'
 
 export const DB_FILE = 'tally.db'
@@ -51,6 +55,8 @@ export const DB_FILE = 'tally.db'
 const MIB = 1024 * 1024
 /** Charged up front for a sync request; the answer's size is charged once it is made. */
 const SYNC_REQUEST_COST = 64 * 1024
+/** Gossip publishes handed to the network and not yet done. */
+const MAX_PUBLISHING = 16
 
 export interface NodeOptions {
   readonly dataDir: string
@@ -66,48 +72,7 @@ export interface NodeOptions {
 /** An entry as the node knows it now, without the arrival number only the disk gives it. */
 export type NodeEntry = Omit<EntryRecord, 'seq'>
 
-export interface NodeStatus {
-  readonly nodeId: NodeId
-  readonly name: string
-  readonly ledger: Hash
-  readonly ledgerName: string
-  readonly faultModel: Genesis['faultModel']
-  readonly height: number
-  readonly round: number
-  readonly step: Step
-  readonly members: number
-  readonly online: number
-  readonly quorum: number
-  readonly hasQuorum: boolean
-  readonly stateHash: Hash
-  readonly pending: number
-  readonly lastBlockTime: number | null
-}
-
-export interface PeerInfo extends Omit<PeerHealth, 'score'> {
-  readonly score: number | null
-  readonly name: string
-  readonly self: boolean
-  readonly member: boolean
-  readonly height: number | null
-  readonly votedShare: number | null
-}
-
-export interface VoteInfo {
-  readonly validator: NodeId
-  readonly prevote: Hash | null | undefined
-  readonly precommit: Hash | null | undefined
-}
-
-export interface RoundsInfo {
-  readonly height: number
-  readonly round: number
-  readonly step: Step
-  readonly proposer: NodeId
-  /** Per validator, what it voted in the current round: a block hash, null for nil, undefined for nothing yet. */
-  readonly votes: readonly VoteInfo[]
-  readonly recent: readonly RoundRecord[]
-}
+export type { NodeStatus, PeerInfo, RoundsInfo, VoteInfo } from './views.ts'
 
 export type NodeEventData =
   | { readonly type: 'entry'; readonly entry: NodeEntry }
@@ -133,6 +98,8 @@ interface QueuedSubmit {
   readonly body: EntryBody
   readonly resolve: (r: { id: Hash; status: EntryStatus }) => void
   readonly reject: (e: Error) => void
+  /** The keyed submission it is part of: its key is written with its entries. */
+  readonly group: KeyedGroup | undefined
 }
 
 export class TallyNode {
@@ -158,6 +125,8 @@ export class TallyNode {
   /** When each waiting entry reached this node, for its events. */
   readonly #received = new Map<Hash, number>()
   #net: Net | null = null
+  /** Publishes under way (see MAX_PUBLISHING). */
+  #publishing = 0
   #submits: QueuedSubmit[] = []
   #submitScheduled = false
   #nonce: number
@@ -170,16 +139,11 @@ export class TallyNode {
     this.store = store
     this.#votes = votes
     this.#onFatal = opts.onFatal ?? (() => {})
-    const seed = store.getMeta('node-seed')
-    const genesisBytes = store.getMeta('genesis')
-    if (seed === null || genesisBytes === null) {
-      throw new Error(
-        `${store.file} holds no node key or no genesis: create the node with \`tally testnet\` first`,
-      )
-    }
-    this.genesis = decodeGenesis(genesisBytes)
+    const now = Date.now()
+    const disk = readDisk(store, votes, now)
+    this.genesis = disk.genesis
     this.settings = readSettings(store.settings())
-    const keypair = keypairFromSeed(seed)
+    const keypair = disk.keypair
     this.id = keypair.id
     this.#verifier = new Verifier()
     this.#writes = new WriteBatch(store, (error) => this.#fail(error))
@@ -187,26 +151,6 @@ export class TallyNode {
       batchedDisk(votes, this.#writes, store, Date.now),
       this.#outlets(),
     )
-    // Data folders from before the record moved out of the database keep it under meta 'wal'.
-    const logged = votes.read()
-    const walBytes = logged ?? store.getMeta('wal')
-    let wal = null
-    if (walBytes !== null) {
-      try {
-        wal = decodeWal(walBytes)
-      } catch (error) {
-        throw new Error(
-          `the consensus write-ahead record in ${logged === null ? store.file : votes.files.join(' / ')} does not decode (${(error as Error).message}); the node will not vote without it`,
-        )
-      }
-    }
-    const pending = store.pendingEntries()
-    const blocks: SyncedBlock[] = []
-    for (let h = 1; h <= store.height(); h++) {
-      const b = store.block(h)
-      if (b === null) throw new Error(`${store.file} lacks block ${h} below its height`)
-      blocks.push(b)
-    }
     this.#replica = new Replica({
       keypair,
       genesis: this.genesis,
@@ -221,17 +165,14 @@ export class TallyNode {
           return store.block(h)
         },
       },
-      recovered: { blocks, wal, entries: pending },
+      recovered: disk.recovered,
     })
-    for (const b of blocks.slice(-21)) this.#activity.committed(b.block)
-    for (const e of pending) {
-      const rec = store.entry(e.id)
-      if (rec?.local && rec.status === 'submitted') this.#unrelayed.add(e.id)
-      this.#received.set(e.id, rec?.received ?? Date.now())
-    }
-    const now = Date.now()
+    for (const b of disk.recovered.blocks.slice(-21)) this.#activity.committed(b.block)
+    for (const id of disk.unrelayed) this.#unrelayed.add(id)
+    for (const [id, at] of disk.received) this.#received.set(id, at)
     this.#nonce = now * 1_000
     this.#rounds = new RoundLog(now)
+    store.keys.prune(now)
   }
 
   static async start(opts: NodeOptions): Promise<TallyNode> {
@@ -317,17 +258,39 @@ export class TallyNode {
   /**
    * Signs and stores an entry of this node's user. Resolves once it is on disk (so a crash
    * cannot lose it); rejects with SubmitError, having stored nothing, when the ledger refuses it.
-   * Submissions that arrive together share one transaction.
+   * Submissions that arrive together share one transaction. With `keyed`, the key's record is
+   * written in that transaction too, if the entry is stored.
    */
-  submit(body: EntryBody): Promise<{ id: Hash; status: EntryStatus }> {
-    if (this.#stopped) return Promise.reject(new Error('the node is stopping'))
-    return new Promise((resolve, reject) => {
-      this.#submits.push({ body, resolve, reject })
-      if (!this.#submitScheduled) {
-        this.#submitScheduled = true
-        setImmediate(() => this.#takeSubmits())
-      }
-    })
+  submit(body: EntryBody, keyed?: KeyedSubmit): Promise<{ id: Hash; status: EntryStatus }> {
+    return this.submitAll([body], keyed)[0]!
+  }
+
+  /**
+   * `submit` for each body, in one transaction; with `keyed`, one key record for them all,
+   * written in it if any of them is stored.
+   */
+  submitAll(
+    bodies: readonly EntryBody[],
+    keyed?: KeyedSubmit,
+  ): Promise<{ id: Hash; status: EntryStatus }>[] {
+    if (this.#stopped) return bodies.map(() => Promise.reject(new Error('the node is stopping')))
+    const group = keyed === undefined ? undefined : new KeyedGroup(keyed)
+    const promises = bodies.map(
+      (body) =>
+        new Promise<{ id: Hash; status: EntryStatus }>((resolve, reject) => {
+          this.#submits.push({ body, resolve, reject, group })
+        }),
+    )
+    if (!this.#submitScheduled) {
+      this.#submitScheduled = true
+      setImmediate(() => this.#takeSubmits())
+    }
+    return promises
+  }
+
+  /** The record of an idempotency key submitted with, or null if none is kept. */
+  keyRecord(key: string): KeyRecord | null {
+    return this.store.keys.get(key)
   }
 
   entry(id: Hash): EntryRecord | null {
@@ -346,78 +309,15 @@ export class TallyNode {
   }
 
   status(): NodeStatus {
-    const m = this.#replica.consensus
-    const validators = this.state.validators()
-    const total = totalWeight(validators)
-    const connected = new Set(this.#net?.connected() ?? [])
-    let online = 0
-    for (const v of validators) if (v.id === this.id || connected.has(v.id)) online += v.weight
-    const quorum = minimumExceeding(total, thresholdsFor(this.genesis.faultModel).quorum)
-    const last = this.store.blockHeader(this.state.height)
-    const me = this.state.members().find((x) => x.id === this.id)
-    return {
-      nodeId: this.id,
-      name: me?.name || this.settings.name,
-      ledger: this.ledger,
-      ledgerName: this.genesis.name,
-      faultModel: this.genesis.faultModel,
-      height: this.state.height,
-      round: m.round,
-      step: m.step,
-      members: this.state.members().length,
-      online,
-      quorum,
-      hasQuorum: online >= quorum,
-      stateHash: this.state.stateHash,
-      pending: this.#replica.pending,
-      lastBlockTime: last?.time ?? null,
-    }
+    return nodeStatus(this.#viewSource())
   }
 
   peers(): PeerInfo[] {
-    const health = new Map((this.#net?.health() ?? []).map((h) => [h.id, h]))
-    const members = this.state.members()
-    const out: PeerInfo[] = []
-    const row = (id: NodeId, name: string, member: boolean): PeerInfo => {
-      const h = health.get(id)
-      const self = id === this.id
-      return {
-        id,
-        name,
-        self,
-        member,
-        connected: self || (h?.connected ?? false),
-        since: h?.since ?? null,
-        latencyMs: self ? 0 : (h?.latencyMs ?? null),
-        lastMessage: h?.lastMessage ?? null,
-        addrs: self ? this.addrs() : (h?.addrs ?? []),
-        height: self ? this.state.height : this.#activity.height(id),
-        votedShare: this.#activity.votedShare(id),
-        score: self ? null : (h?.score ?? null),
-      }
-    }
-    for (const m of members) out.push(row(m.id, m.name, true))
-    for (const h of health.values()) {
-      if (!members.some((m) => m.id === h.id)) out.push(row(h.id, '', false))
-    }
-    return out
+    return peerInfos(this.#viewSource())
   }
 
   rounds(): RoundsInfo {
-    const m = this.#replica.consensus
-    const votes = m.rounds.get(m.round)
-    return {
-      height: m.height,
-      round: m.round,
-      step: m.step,
-      proposer: proposerFor(m.validators, m.height, m.round, m.passOver),
-      votes: m.validators.map((v) => ({
-        validator: v.id,
-        prevote: votes?.prevotes.get(v.id)?.[0]?.vote.value,
-        precommit: votes?.precommits.get(v.id)?.[0]?.vote.value,
-      })),
-      recent: this.#rounds.recent(),
-    }
+    return roundsInfo(this.#viewSource())
   }
 
   /** Test hook: refuse all traffic with these peers; [] heals. */
@@ -446,6 +346,24 @@ export class TallyNode {
     }
   }
 
+  #viewSource(): ViewSource {
+    const net = this.#net
+    return {
+      id: this.id,
+      genesis: this.genesis,
+      name: this.settings.name,
+      state: this.state,
+      consensus: this.#replica.consensus,
+      pending: this.#replica.pending,
+      activity: this.#activity,
+      rounds: this.#rounds,
+      blockTime: (h) => this.store.blockHeader(h)?.time ?? null,
+      connected: () => net?.connected() ?? [],
+      health: () => net?.health() ?? [],
+      addrs: () => this.addrs(),
+    }
+  }
+
   // --- inputs -------------------------------------------------------------------------------
 
   #takeSubmits(): void {
@@ -455,17 +373,24 @@ export class TallyNode {
     if (this.#stopped) return
     const accepted: { q: QueuedSubmit; id: Hash }[] = []
     const effects: ReplicaEffect[] = []
+    const keyed = new Set<KeyedGroup>()
     for (const q of batch) {
       const r = this.#replica.submit(q.body, Date.now(), this.#nonce++)
       if (!r.ok) {
+        q.group?.refused(r.error)
         q.reject(new SubmitError(r.error))
         continue
       }
+      q.group?.stored(r.id)
+      if (q.group !== undefined) keyed.add(q.group)
       accepted.push({ q, id: r.id })
       effects.push(...r.effects)
     }
     try {
       this.#carry(effects)
+      // After the entries' writes, in their transaction: a key is on disk with its entries or
+      // not at all.
+      for (const g of keyed) this.#writes.add(() => g.write(this.store, Date.now()), true)
       this.#writes.flush()
     } catch (error) {
       for (const a of accepted) a.q.reject(error as Error)
@@ -520,30 +445,15 @@ export class TallyNode {
   }
 
   #onDirect(data: Uint8Array, from: NodeId): void {
-    let message: WireMessage
-    try {
-      message = decodeMessage(data)
-    } catch (error) {
-      this.#net?.penalise(from, `direct message does not decode: ${(error as Error).message}`)
-      return
-    }
+    const judged = judgeDirect(this.#judging(), data, from, (peer) =>
+      this.#serving.take(peer, Date.now(), SYNC_REQUEST_COST),
+    )
+    if (judged.verdict === 'reject') this.#net?.penalise(from, judged.reason)
+    if (judged.verdict !== 'accept') return
+    const message = judged.message
     if (message.type === 'proposal' || message.type === 'vote') {
-      // Sent here by #sendToMembers: judged as gossip would be, since no validator saw it.
-      const judged = judgeMessage(this.#judging(), 'consensus', message)
-      if (judged.verdict === 'reject') this.#net?.penalise(from, judged.reason)
-      if (judged.verdict === 'accept') this.#receive(message, from)
+      this.#receive(message, from)
       return
-    }
-    if (message.type !== 'sync-request' && message.type !== 'sync-response') {
-      // Entries travel by gossip, where validation checks their signer.
-      this.#net?.penalise(from, `a ${message.type} message on the direct protocol`)
-      return
-    }
-    if (message.type === 'sync-request') {
-      // Blocks are for members only; and each costs a read and a large answer, so a member
-      // is served at the rate the limiter allows. No penalty past it: an honest node catching
-      // up asks as fast as it is answered, and asks again after syncRetryMs.
-      if (!this.#isMember(from) || !this.#serving.take(from, Date.now(), SYNC_REQUEST_COST)) return
     }
     this.#syncing = message.type === 'sync-response'
     try {
@@ -648,16 +558,23 @@ export class TallyNode {
     const topic = topicOf(message)
     if (topic === null) return
     if (topic === 'consensus' && this.#sendToMembers(net, bytes)) return
+    // Net runs publishes one at a time, each waiting while a peer's backlog is over its bound:
+    // past a few waiting here, more would only queue in memory. Gossip is best effort, and the
+    // relay and re-send timers send again what is still wanted; consensus messages get room
+    // that entries cannot take.
+    if (this.#publishing >= (topic === 'entries' ? MAX_PUBLISHING : 2 * MAX_PUBLISHING)) return
+    this.#publishing++
     const local =
       message.type === 'entries' ? message.entries.filter((e) => this.#unrelayed.has(e.id)) : []
-    net.publish(topic, bytes).then(
-      (recipients) => {
-        if (recipients > 0 && local.length > 0 && !this.#stopped) this.#relayed(local)
-      },
-      () => {
-        // Gossip is best effort: the relay timer sends waiting entries again.
-      },
-    )
+    net
+      .publish(topic, bytes)
+      .then(
+        (recipients) => {
+          if (recipients > 0 && local.length > 0 && !this.#stopped) this.#relayed(local)
+        },
+        () => {},
+      )
+      .finally(() => this.#publishing--)
   }
 
   /**

@@ -47,6 +47,20 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX entries_by_height ON entries (height);
   CREATE TABLE peers (id TEXT PRIMARY KEY, addrs TEXT NOT NULL, last_seen INTEGER NOT NULL) STRICT;
   `,
+  // Idempotency keys of the submit routes (idempotency.ts). seq follows arrival, so the cap drops
+  // the oldest rows with a range delete; created is what the 24-hour expiry reads.
+  `
+  CREATE TABLE idempotency_keys (
+    seq INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    request TEXT NOT NULL,
+    fingerprint BLOB NOT NULL,
+    status INTEGER NOT NULL,
+    answer TEXT NOT NULL,
+    created INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created);
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -28,6 +28,7 @@ import {
   plainBytes,
 } from './entry-rows.ts'
 import { StoreError, wrapSqliteError } from './errors.ts'
+import { IdempotencyKeys } from './idempotency.ts'
 import { openDatabase } from './sqlite.ts'
 
 export type { EntryRecord } from './entry-rows.ts'
@@ -101,6 +102,9 @@ function prepare(db: Database.Database) {
       'UPDATE entries SET status = ?, height = ?, reason = ? WHERE id = ?',
     ),
     entry: db.prepare<[string], EntryRow>(`SELECT ${ENTRY_ROW} FROM entries WHERE id = ?`),
+    entryStatus: db.prepare<[string], { status: EntryStatus }>(
+      'SELECT status FROM entries WHERE id = ?',
+    ),
     pending: db.prepare<[], { bytes: Uint8Array }>(
       `SELECT bytes FROM entries WHERE status IN ('submitted', 'relayed') ORDER BY seq`,
     ),
@@ -153,6 +157,8 @@ type Settlement = Exclude<EntryOutcome, { status: 'duplicate' }>
 
 export class Store {
   readonly file: string
+  /** Idempotency keys of submissions; written in the same transactions as their entries. */
+  readonly keys: IdempotencyKeys
   readonly #db: Database.Database
   readonly #s: Statements
   readonly #tx: (fn: () => unknown) => unknown
@@ -164,6 +170,7 @@ export class Store {
     this.file = file
     this.#db = db
     this.#s = prepare(db)
+    this.keys = new IdempotencyKeys(db, file)
     this.#tx = db.transaction((fn: () => unknown) => {
       const result = fn()
       // The transaction would commit at the first await, with the rest of fn outside it.
@@ -280,6 +287,11 @@ export class Store {
   entry(id: string): EntryRecord | null {
     const row = this.#do('reading an entry', () => this.#s.entry.get(id))
     return row ? entryRecord(row) : null
+  }
+
+  /** `entry(id)?.status` without decoding the entry: read for every entry of a keyed batch. */
+  entryStatus(id: string): EntryStatus | null {
+    return this.#do('reading an entry', () => this.#s.entryStatus.get(id))?.status ?? null
   }
 
   /** A page of entries, newest first; `next` is the `before` of the following page. */

@@ -21,6 +21,36 @@ import { createTestnet, type TestnetNode } from '../../core/node/testnet.ts'
 
 const BIN = resolve(import.meta.dirname, '../../bin/tally.js')
 
+/** Every node process any Cluster here started that has not exited yet. */
+const live = new Set<ChildProcess>()
+
+/**
+ * SIGKILLs every node process still running. Synchronous, so that it can run in an 'exit'
+ * handler; this module installs one, so a test or bench that dies (an exception, an unhandled
+ * rejection, process.exit) leaves no `tally node` behind. Signals end a process without 'exit':
+ * see `stopNodesOnSignals`.
+ */
+export function killAllNodes(): void {
+  for (const child of live) child.kill('SIGKILL')
+}
+process.on('exit', killAllNodes)
+
+/**
+ * On SIGINT or SIGTERM, kills the nodes and exits as the signal would have (status 128 + its
+ * number). For long runs such as the bench, which are stopped by Ctrl-C or a kill.
+ */
+export function stopNodesOnSignals(): void {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      killAllNodes()
+      process.exit(code)
+    })
+  }
+}
+
 export interface Ready {
   readonly pid: number
   readonly nodeId: string
@@ -122,6 +152,7 @@ export class Cluster {
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.#env } },
     )
     this.#procs[i] = child
+    live.add(child)
     const logs = this.#logs[i]!
     createInterface({ input: child.stderr! }).on('line', (line) => {
       logs.push(line)
@@ -130,6 +161,7 @@ export class Cluster {
       if (this.#verbose) console.error(`[node${i}] ${line}`)
     })
     child.on('exit', () => {
+      live.delete(child)
       if (this.#procs[i] === child) {
         this.#procs[i] = null
         this.#ready[i] = null

@@ -20,6 +20,8 @@ export const TOKEN = 'test-token'
 export interface TestApi {
   readonly node: TallyNode
   readonly api: ApiServer
+  /** The node's data folder. */
+  readonly dir: string
   /** A request with the token (unless `token` says otherwise); the answer's status and JSON. */
   call<T = Record<string, unknown>>(
     method: string,
@@ -37,9 +39,14 @@ export interface TestApiOptions extends Partial<Omit<ApiOptions, 'token'>> {
   readonly others?: number
   /** Leave this node out of the ledger's members. */
   readonly notMember?: boolean
+  /** Start on this data folder, left by an earlier test node with `keep` (a restart). */
+  readonly dir?: string
+  /** Leave the data folder behind on close, for a restart. */
+  readonly keep?: boolean
 }
 
 export async function startTestApi(o: TestApiOptions = {}): Promise<TestApi> {
+  if (o.dir !== undefined) return startOn(o.dir, o)
   const dir = mkdtempSync(join(tmpdir(), 'tally-api-'))
   const me = generateKeypair()
   const others = Array.from({ length: o.others ?? 2 }, () => generateKeypair().keypair.id)
@@ -66,12 +73,19 @@ export async function startTestApi(o: TestApiOptions = {}): Promise<TestApi> {
   } finally {
     store.close()
   }
+  return startOn(dir, o)
+}
+
+async function startOn(dir: string, o: TestApiOptions): Promise<TestApi> {
+  const remove = () => {
+    if (o.keep !== true) rmSync(dir, { recursive: true, force: true })
+  }
   let node: TallyNode
   let api: ApiServer
   try {
     node = await TallyNode.start({ dataDir: dir })
   } catch (error) {
-    rmSync(dir, { recursive: true, force: true })
+    remove()
     throw error
   }
   try {
@@ -83,7 +97,7 @@ export async function startTestApi(o: TestApiOptions = {}): Promise<TestApi> {
     })
   } catch (error) {
     await node.stop()
-    rmSync(dir, { recursive: true, force: true })
+    remove()
     throw error
   }
   const call = async <T>(
@@ -107,6 +121,7 @@ export async function startTestApi(o: TestApiOptions = {}): Promise<TestApi> {
   return {
     node,
     api,
+    dir,
     call,
     stored: async () => {
       const r = await call<{ entries: { id: string; amount: string; memo: string }[] }>(
@@ -119,7 +134,7 @@ export async function startTestApi(o: TestApiOptions = {}): Promise<TestApi> {
     close: async () => {
       await api.close()
       await node.stop()
-      rmSync(dir, { recursive: true, force: true })
+      remove()
     },
   }
 }
@@ -137,13 +152,18 @@ export async function postTogether(
   api: ApiServer,
   path: string,
   bodies: readonly unknown[],
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<number[]> {
   const { port } = new URL(api.url)
   const requests = bodies.map((b) => {
     const body = Buffer.from(JSON.stringify(b))
     const head = Buffer.from(
       `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${api.token}\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n` +
+        Object.entries(headers)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('') +
+        '\r\n',
     )
     return Buffer.concat([head, body])
   })

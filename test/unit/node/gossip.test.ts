@@ -11,7 +11,7 @@ import { Verifier } from '../../../core/ledger/crypto.ts'
 import { blockHash } from '../../../core/ledger/hashing.ts'
 import { signProposal, signVote } from '../../../core/ledger/signing.ts'
 import { LedgerState } from '../../../core/ledger/state.ts'
-import { type GossipContext, judgeGossip } from '../../../core/node/gossip.ts'
+import { type GossipContext, judgeDirect, judgeGossip } from '../../../core/node/gossip.ts'
 import { Chain, entry, keypair, keypairs, makeGenesis, transfer } from '../ledger/helpers.ts'
 
 const members = keypairs(3)
@@ -96,4 +96,25 @@ test('what is wrong on every node is still rejected: another ledger, a bad signa
   assert.equal(judge(ctx, 'entries', good).verdict, 'reject')
   assert.equal(judge(ctx, 'consensus', good).verdict, 'accept')
   assert.equal(judge(ctx, 'consensus', proposal(members[0]!)).verdict, 'accept')
+})
+
+test('direct: block sync is served to members within their rate only, refused without a penalty otherwise', () => {
+  const ctx = context()
+  const request = encodeMessage({ type: 'sync-request', from: 1 })
+  const always = () => true
+  assert.equal(judgeDirect(ctx, request, members[1]!.id, always).verdict, 'accept')
+  assert.equal(judgeDirect(ctx, request, newcomer.id, always).verdict, 'ignore')
+  assert.equal(judgeDirect(ctx, request, members[1]!.id, () => false).verdict, 'ignore')
+})
+
+test('direct: what no node would accept there is rejected, so the sender is penalised', () => {
+  const ctx = context()
+  const entries: WireMessage = { type: 'entries', entries: [entry(state, members[0]!, transfer())] }
+  const from = members[1]!.id
+  assert.equal(judgeDirect(ctx, encodeMessage(entries), from, () => true).verdict, 'reject')
+  assert.equal(judgeDirect(ctx, new Uint8Array([0xff, 1, 2]), from, () => true).verdict, 'reject')
+  assert.equal(
+    judgeDirect(ctx, encodeMessage(vote(members[0]!)), from, () => true).verdict,
+    'accept',
+  )
 })
