@@ -387,10 +387,13 @@ export class TallyNode {
       effects.push(...r.effects)
     }
     try {
-      this.#carry(effects)
-      // After the entries' writes, in their transaction: a key is on disk with its entries or
-      // not at all.
+      // The entries' writes first, then the keys' records, then the rest: a lone member commits
+      // inside submit, and the record of its next height syncs whatever is queued by then, so a
+      // key queued after it could miss its entries' transaction. Writing an entry earlier than
+      // the replica listed it waits on nothing.
+      this.#carry(effects.filter((e) => e.type === 'persist-entry'))
       for (const g of keyed) this.#writes.add(() => g.write(this.store, Date.now()), true)
+      this.#carry(effects.filter((e) => e.type !== 'persist-entry'))
       this.#writes.flush()
     } catch (error) {
       for (const a of accepted) a.q.reject(error as Error)
@@ -400,7 +403,8 @@ export class TallyNode {
       return
     }
     for (const a of accepted) {
-      const status = this.store.entry(a.id)?.status ?? 'submitted'
+      // A keyed submission is answered as its key will answer a retry.
+      const status = a.q.group?.statusOf(a.id) ?? this.store.entry(a.id)?.status ?? 'submitted'
       // A node that holds a quorum alone may have committed it already, inside submit.
       if (status === 'submitted') this.#unrelayed.add(a.id)
       a.q.resolve({ id: a.id, status })

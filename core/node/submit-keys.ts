@@ -32,6 +32,8 @@ export interface KeyedSubmit {
 export class KeyedGroup {
   readonly #keyed: KeyedSubmit
   readonly #taken: ({ readonly id: Hash } | { readonly error: string })[] = []
+  /** Each stored entry's status as the key's record gives it, once written. */
+  readonly #statuses = new Map<Hash, EntryStatus>()
 
   constructor(keyed: KeyedSubmit) {
     this.#keyed = keyed
@@ -45,6 +47,11 @@ export class KeyedGroup {
     this.#taken.push({ error })
   }
 
+  /** The status the key's record gives the entry, so that the first answer is the same. */
+  statusOf(id: Hash): EntryStatus | undefined {
+    return this.#statuses.get(id)
+  }
+
   /**
    * Writes the key's record; run inside the transaction that stores the entries, and only when
    * some were stored: a submission refused whole stored nothing, and its key stays free for a
@@ -56,6 +63,7 @@ export class KeyedGroup {
     const outcomes: SubmitOutcome[] = this.#taken.map((t) =>
       'id' in t ? { id: t.id, status: store.entryStatus(t.id) ?? 'submitted' } : t,
     )
+    for (const o of outcomes) if ('id' in o) this.#statuses.set(o.id, o.status)
     const answer = this.#keyed.answer(outcomes)
     if (answer === null) return
     const { key, request, fingerprint } = this.#keyed
