@@ -46,9 +46,9 @@ interface Slot {
 export interface VoteLogOptions {
   /**
    * Whether missing slot files may be made (empty). Only for a node whose database is new: for
-   * any other, a missing slot is refused. Defaults to true, the behaviour before this option.
+   * any other, a missing slot is refused. No default: the caller must know which it is.
    */
-  readonly create?: boolean
+  readonly create: boolean
 }
 
 export class VoteLog {
@@ -70,12 +70,12 @@ export class VoteLog {
    * refused, naming them. At most one slot can be torn (only one is ever being written), so a
    * log where neither slot reads back is damaged: refused, naming the files, and left as it is.
    */
-  static open(dir: string, options: VoteLogOptions = {}): VoteLog {
+  static open(dir: string, options: VoteLogOptions): VoteLog {
     const files = SLOTS.map((s) => join(dir, s))
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 })
       const missing = files.filter((f) => !existsSync(f))
-      if (missing.length > 0 && options.create === false) {
+      if (missing.length > 0 && !options.create) {
         throw new StoreError(
           `the consensus write-ahead log ${missing.join(' and ')} is missing, but this node's database is not new: without it the node does not know what it signed and could sign twice, so it will not start. Restore ${missing.length > 1 ? 'them' : 'it'} from the backup the database came from`,
         )

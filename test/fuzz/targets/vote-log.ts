@@ -86,7 +86,7 @@ function logFolder(): string {
   if (folder !== null) return folder
   const dir = mkdtempSync(join(tmpdir(), 'tally-fuzz-'))
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-  const log = VoteLog.open(dir)
+  const log = VoteLog.open(dir, { create: true })
   const records = [Uint8Array.of(1, 2, 3), new Uint8Array(70).fill(9)]
   for (const r of records) log.write(r)
   log.close()
@@ -108,7 +108,7 @@ function runSlots([slot0, slot1]: readonly [Uint8Array, Uint8Array]): Verdict {
   const sound = [slot0, slot1].map(modelSlot).filter((s): s is Slot => s !== null)
   let log: VoteLog
   try {
-    log = VoteLog.open(dir)
+    log = VoteLog.open(dir, { create: true })
   } catch (error) {
     // Any other StoreError wraps an exception that escaped the parser: a crash.
     if (!(error instanceof StoreError) || !/both slots are damaged/.test(error.message)) throw error

@@ -222,20 +222,7 @@ export class Cluster {
 
   /** A write-ahead record of height 1, empty unless `fields` says otherwise. */
   wal(fields: Partial<WalRecord>): WalRecord {
-    return {
-      height: 1,
-      round: 0,
-      step: 'propose',
-      lockedRound: -1,
-      lockedBlock: null,
-      validRound: -1,
-      validBlock: null,
-      validPolka: [],
-      roundCertificate: [],
-      votes: [],
-      proposals: [],
-      ...fields,
-    }
+    return walRecord(fields)
   }
 
   // Summaries: what a table compares, with names instead of hashes.
@@ -471,6 +458,24 @@ export interface RunResult {
 }
 
 /** Feeds each row's input through `step` and asserts its effects, its state and the invariants. */
+/** A write-ahead record of height 1, empty unless `fields` says otherwise. */
+export function walRecord(fields: Partial<WalRecord>): WalRecord {
+  return {
+    height: 1,
+    round: 0,
+    step: 'propose',
+    lockedRound: -1,
+    lockedBlock: null,
+    validRound: -1,
+    validBlock: null,
+    validPolka: [],
+    roundCertificate: [],
+    votes: [],
+    proposals: [],
+    ...fields,
+  }
+}
+
 export function run(
   cluster: Cluster,
   self: Who,

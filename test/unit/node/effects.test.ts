@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { ReplicaEffect } from '../../../core/consensus/replica.ts'
-import type { WalRecord } from '../../../core/consensus/types.ts'
 import { decodeWal } from '../../../core/consensus/wal-codec.ts'
 import type { Block, SignedEntry } from '../../../core/ledger/types.ts'
 import { batchedDisk, EffectExecutor, type EffectOutlets } from '../../../core/node/effects.ts'
 import { WriteBatch } from '../../../core/node/write-batch.ts'
 import { Prng } from '../../sim/prng.ts'
+import { walRecord } from '../consensus/harness.ts'
 
 /** Records what reached the disk, and what of it a sync made durable. */
 class RecordingStore {
@@ -103,7 +103,7 @@ async function run(seed: number, Batch: typeof WriteBatch = WriteBatch): Promise
     for (let n = prng.int(1, 6); n > 0; n--) {
       const roll = prng.next()
       if (roll < 0.35) {
-        turn.push({ type: 'persist-wal', wal: wal(height, prng.int(0, 2)) })
+        turn.push({ type: 'persist-wal', wal: walRecord({ height, round: prng.int(0, 2) }) })
         turn.push({ type: 'send', to: null, message: { type: 'sync-request', from: height } })
       } else if (roll < 0.55) {
         turn.push({ type: 'persist-entry', entry: entry(++entries), durable: prng.chance(0.5) })
@@ -141,22 +141,6 @@ async function run(seed: number, Batch: typeof WriteBatch = WriteBatch): Promise
 class EmptySyncBatch extends WriteBatch {
   override sync(): void {
     this.flush(true)
-  }
-}
-
-function wal(height: number, round: number): WalRecord {
-  return {
-    height,
-    round,
-    step: 'prevote',
-    lockedRound: -1,
-    lockedBlock: null,
-    validRound: -1,
-    validBlock: null,
-    validPolka: [],
-    roundCertificate: [],
-    votes: [],
-    proposals: [],
   }
 }
 

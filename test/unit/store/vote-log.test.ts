@@ -22,7 +22,7 @@ const record = (n: number, size = 100) => new Uint8Array(size).fill(n)
 /** A closed log holding record 1 in `votes.1` and record 2, the newest, in `votes.0`. */
 function twoRecords(): string {
   const dir = dirs.dir()
-  const log = VoteLog.open(dir)
+  const log = VoteLog.open(dir, { create: true })
   log.write(record(1))
   log.write(record(2))
   log.close()
@@ -31,33 +31,37 @@ function twoRecords(): string {
 
 test('a new log holds no record, and a written one is read back after reopening', () => {
   const dir = dirs.dir()
-  const log = VoteLog.open(dir)
+  const log = VoteLog.open(dir, { create: true })
   assert.equal(log.read(), null)
   log.write(record(1))
   log.write(record(2, 3000))
   log.write(record(3, 10))
   assert.deepEqual(log.read(), record(3, 10))
   log.close()
-  const again = VoteLog.open(dir)
+  const again = VoteLog.open(dir, { create: true })
   assert.deepEqual(again.read(), record(3, 10), 'a shorter record over a longer one reads whole')
   again.write(record(4))
   again.close()
-  assert.deepEqual(VoteLog.open(dir).read(), record(4))
+  assert.deepEqual(VoteLog.open(dir, { create: true }).read(), record(4))
 })
 
 test('a write torn by a crash leaves the record before it', () => {
   const dir = dirs.dir()
-  const log = VoteLog.open(dir)
+  const log = VoteLog.open(dir, { create: true })
   for (let n = 1; n <= 5; n++) log.write(record(n, 500))
   log.close()
   // Record 5 went to the slot 5 % 2; tear it half way.
   const newest = join(dir, 'votes.1')
   truncateSync(newest, 300)
-  const reopened = VoteLog.open(dir)
+  const reopened = VoteLog.open(dir, { create: true })
   assert.deepEqual(reopened.read(), record(4, 500))
   reopened.write(record(6, 500))
   reopened.close()
-  assert.deepEqual(VoteLog.open(dir).read(), record(6, 500), 'writing goes on after a torn slot')
+  assert.deepEqual(
+    VoteLog.open(dir, { create: true }).read(),
+    record(6, 500),
+    'writing goes on after a torn slot',
+  )
 })
 
 test('a flipped byte in the newest slot is caught by its checksum', () => {
@@ -66,7 +70,7 @@ test('a flipped byte in the newest slot is caught by its checksum', () => {
   const bytes = readFileSync(file)
   bytes[bytes.length - 1] = bytes.at(-1)! ^ 0xff
   writeFileSync(file, bytes)
-  assert.deepEqual(VoteLog.open(dir).read(), record(1))
+  assert.deepEqual(VoteLog.open(dir, { create: true }).read(), record(1))
 })
 
 test('a slot whose sequence number alone was rewritten does not pass for the newest record', () => {
@@ -77,14 +81,14 @@ test('a slot whose sequence number alone was rewritten does not pass for the new
   const bytes = readFileSync(file)
   new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(4, 3n)
   writeFileSync(file, bytes)
-  assert.deepEqual(VoteLog.open(dir).read(), record(2))
+  assert.deepEqual(VoteLog.open(dir, { create: true }).read(), record(2))
 })
 
 test('a log whose two slots are both damaged is refused by name and left as it is', () => {
   const dir = twoRecords()
   for (const s of ['votes.0', 'votes.1']) writeFileSync(join(dir, s), 'not a slot')
   assert.throws(
-    () => VoteLog.open(dir),
+    () => VoteLog.open(dir, { create: true }),
     (e: unknown) =>
       e instanceof StoreError &&
       e.message.includes(join(dir, 'votes.0')) &&
@@ -140,7 +144,7 @@ function withWriteSync<T>(replacement: typeof fs.writeSync, fn: () => T): T {
 
 test('a slot written by short writes is written whole', () => {
   const dir = dirs.dir()
-  const log = VoteLog.open(dir)
+  const log = VoteLog.open(dir, { create: true })
   const original = fs.writeSync
   // At most 7 bytes a call, as write(2) may do on a full disk or a signal.
   const short = ((
@@ -152,12 +156,12 @@ test('a slot written by short writes is written whole', () => {
   ) => original(fd, buffer, offset, Math.min(length, 7), position)) as typeof fs.writeSync
   withWriteSync(short, () => log.write(record(9, 1000)))
   log.close()
-  assert.deepEqual(VoteLog.open(dir).read(), record(9, 1000))
+  assert.deepEqual(VoteLog.open(dir, { create: true }).read(), record(9, 1000))
 })
 
 test('a slot write that makes no progress fails, and the record before it stands', () => {
   const dir = dirs.dir()
-  const log = VoteLog.open(dir)
+  const log = VoteLog.open(dir, { create: true })
   log.write(record(1))
   const stuck = (() => 0) as unknown as typeof fs.writeSync
   assert.throws(
@@ -166,11 +170,11 @@ test('a slot write that makes no progress fails, and the record before it stands
   )
   assert.deepEqual(log.read(), record(1))
   log.close()
-  assert.deepEqual(VoteLog.open(dir).read(), record(1))
+  assert.deepEqual(VoteLog.open(dir, { create: true }).read(), record(1))
 })
 
 test('an empty record is refused: it is how a fresh slot says "nothing"', () => {
-  const log = VoteLog.open(dirs.dir())
+  const log = VoteLog.open(dirs.dir(), { create: true })
   assert.throws(() => log.write(new Uint8Array(0)), RangeError)
   log.close()
 })
