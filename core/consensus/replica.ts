@@ -12,6 +12,7 @@ import { bodyMismatch, buildBlock, verifyBlock } from '../ledger/block.ts'
 import type { Keypair, Verifier } from '../ledger/crypto.ts'
 import { blockHash, ledgerId } from '../ledger/hashing.ts'
 import { LIMITS } from '../ledger/limits.ts'
+import { proposable } from '../ledger/membership.ts'
 import { thresholdsFor } from '../ledger/quorum.ts'
 import { entryBodyError } from '../ledger/rules.ts'
 import {
@@ -559,7 +560,11 @@ export class Replica {
       case 'get-value': {
         const { block, execution } = buildBlock({
           state: this.state,
-          candidates: [...this.mempool.values()],
+          // Member changes held back wait in the mempool, in their order, for a later block.
+          candidates: proposable(
+            this.mempool.values(),
+            this.state.pendingMemberChanges().length > 0,
+          ),
           proposer: this.id,
           round: e.round,
           time: Math.floor(this.now),

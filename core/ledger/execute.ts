@@ -48,6 +48,8 @@ class BlockRun {
   readonly pending: PendingMemberChange[]
   readonly #seen = new Set<Hash>()
   #projected: Set<NodeId> | null = null
+  /** The member change this block accepted, if any. */
+  #changed: PendingMemberChange | null = null
   readonly #view: StateView
 
   constructor(view: StateView) {
@@ -124,12 +126,43 @@ class BlockRun {
       }
       if (projected.size === 1) return 'cannot remove the last member'
     }
+    const timing = this.#timingRefusal()
+    if (timing !== null) return timing
     const effective = this.#view.height + 1 + MEMBER_CHANGE_DELAY
-    this.pending.push({ member: m.member, action: m.action, effective, name: m.name })
+    const change: PendingMemberChange = {
+      member: m.member,
+      action: m.action,
+      effective,
+      name: m.name,
+    }
+    this.pending.push(change)
+    this.#changed = change
     if (m.action === 'add') projected.add(m.member)
     else projected.delete(m.member)
     return null
   }
+
+  /**
+   * One change at a time, so that each is judged (by the removal guard, by the user) against the
+   * member set it actually changes: two changes in flight can each leave a quorum online on their
+   * own and none together (see docs/consensus.md, "Membership changes"). Checked after the
+   * change's own validity, so a change that can never apply is not told to come back.
+   */
+  #timingRefusal(): string | null {
+    const first = this.#changed
+    if (first !== null) {
+      return `one membership change per block: this one came after the ${describe(first)} in the same block; submit it again`
+    }
+    const inFlight = this.#view.pending.at(-1)
+    if (inFlight !== undefined) {
+      return `one membership change at a time: the ${describe(inFlight)} takes effect at height ${inFlight.effective}; submit this one again from then`
+    }
+    return null
+  }
+}
+
+function describe(c: PendingMemberChange): string {
+  return `${c.action === 'add' ? 'addition' : 'removal'} of member ${shortId(c.member)}`
 }
 
 /** Executes `entries` as block view.height + 1 would. */

@@ -2,7 +2,7 @@
  * Membership changes wait MEMBER_CHANGE_DELAY heights before they reach the validator set, so
  * that every node knows who votes on a height before that height starts.
  */
-import type { Member, NodeId, Validator } from './types.ts'
+import type { Member, NodeId, SignedEntry, Validator } from './types.ts'
 
 /** A change committed in block h is in the validator set from height h + 2. */
 export const MEMBER_CHANGE_DELAY = 2
@@ -52,4 +52,26 @@ export function activate(
 
 export function validatorsOf(members: readonly Member[]): readonly Validator[] {
   return members.map((m) => ({ id: m.id, weight: 1 }))
+}
+
+/**
+ * The candidates a proposer offers for the next block, in their order, less the member changes
+ * execution would refuse for their timing alone: every one while a change is pending, and all but
+ * the first otherwise. Those held back stay where they are for a later block, so in normal
+ * operation no change is rejected for arriving together with another.
+ */
+export function proposable(
+  candidates: Iterable<SignedEntry>,
+  changePending: boolean,
+): SignedEntry[] {
+  const out: SignedEntry[] = []
+  let changeTaken = changePending
+  for (const se of candidates) {
+    if (se.entry.body.kind === 'member') {
+      if (changeTaken) continue
+      changeTaken = true
+    }
+    out.push(se)
+  }
+  return out
 }

@@ -5,7 +5,8 @@
  * Every comparison is strict (`weight * den > total * num`), which is what makes two quorums
  * intersect for every n.
  */
-import type { FaultModel, Validator } from './types.ts'
+import { shortId } from './hex.ts'
+import type { FaultModel, NodeId, Validator } from './types.ts'
 
 export interface Share {
   readonly num: number
@@ -49,4 +50,54 @@ export function minimumExceeding(total: number, share: Share): number {
 export function faultsTolerated(members: number, model: FaultModel): number {
   const needed = minimumExceeding(members, thresholdsFor(model).quorum)
   return Math.max(0, members - needed)
+}
+
+export interface QuorumStatus {
+  /** Members that must be online for the ledger to commit. */
+  readonly quorum: number
+  /** Members online now. */
+  readonly online: number
+  /** How many more members may go offline before commits stop; 0 when they already have. */
+  readonly canLose: number
+}
+
+/**
+ * Where a member set stands against its quorum, for "3 of 3 online — can lose 1 more". Every
+ * member weighs 1; ids in `online` that are not members count for nothing.
+ */
+export function quorumStatus(
+  members: readonly NodeId[],
+  online: ReadonlySet<NodeId>,
+  faultModel: FaultModel,
+): QuorumStatus {
+  const ids = new Set(members)
+  let up = 0
+  for (const id of ids) if (online.has(id)) up++
+  const quorum = minimumExceeding(ids.size, thresholdsFor(faultModel).quorum)
+  return { quorum, online: up, canLose: Math.max(0, up - quorum) }
+}
+
+/**
+ * Why removing `removed` should not be submitted, or null when it may be. A removal that leaves
+ * fewer members online than the smaller set's quorum stops the ledger until someone comes back,
+ * and then no further change can commit to undo it.
+ *
+ * `members` must be the set the removal will apply to: the members once any pending change is in
+ * (`projectedMembers`). The ledger lets one change be in flight at a time and proposers hold a
+ * later one back until then, so a removal judged against today's members alone could land on a
+ * set one smaller.
+ */
+export function removalRefusal(
+  members: readonly NodeId[],
+  online: ReadonlySet<NodeId>,
+  faultModel: FaultModel,
+  removed: NodeId,
+): string | null {
+  const who = `member ${shortId(removed)}`
+  if (!members.includes(removed)) return `${who} is not a member`
+  const rest = [...new Set(members)].filter((id) => id !== removed)
+  if (rest.length === 0) return 'cannot remove the last member'
+  const after = quorumStatus(rest, online, faultModel)
+  if (after.online >= after.quorum) return null
+  return `removing ${who} would leave ${after.online} of ${rest.length} members online, but the ledger would need ${after.quorum} online to commit; bring members back online first`
 }

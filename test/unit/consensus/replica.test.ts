@@ -379,3 +379,50 @@ test('votes of rounds the machine would not keep cost no signature check', () =>
   assert.equal(verifier.stats.misses, 1 + ROUNDS_AHEAD)
   assert.equal(replica.consensus.round, 0)
 })
+
+test('a proposer puts one member change in a block and holds the next back until the first is in', () => {
+  const [self] = keypairs(1)
+  const genesis = makeGenesis([self!])
+  const state = LedgerState.fromGenesis(genesis)
+  const addX = entry(state, self!, {
+    kind: 'member',
+    action: 'add',
+    member: keypair(90).id,
+    name: 'x',
+  })
+  const addY = entry(state, self!, {
+    kind: 'member',
+    action: 'add',
+    member: keypair(91).id,
+    name: 'y',
+  })
+  const t1 = entry(state, self!, transfer({ amount: 1n }))
+  const t2 = entry(state, self!, transfer({ amount: 2n }))
+  const replica = new Replica({
+    keypair: self!,
+    genesis,
+    timing: LAN_TIMING,
+    verifier: new Verifier(),
+    chain: { block: () => null },
+    recovered: { blocks: [], wal: null, entries: [t1, addX, addY, t2] },
+  })
+  const effects = replica.start(0)
+  const committed = effects.flatMap((e) => (e.type === 'committed' ? [e] : []))
+  // Block 1 takes the first change and the transfers; block 2 none while it is pending. From
+  // height 3 the newcomer x votes and is offline, so nothing more is decided here.
+  assert.deepEqual(
+    committed.map((c) => c.block.entries.map((e) => e.id)),
+    [[t1.id, addX.id, t2.id], []],
+  )
+  for (const c of committed) assert.ok(c.outcomes.every((o) => o.status === 'committed'))
+  assert.equal(replica.pending, 1, 'y waits in the mempool')
+  const proposals = effects.flatMap((e) =>
+    e.type === 'send' && e.message.type === 'proposal' ? [e.message.proposal] : [],
+  )
+  const third = proposals.find((p) => p.proposal.height === 3)
+  assert.ok(third !== undefined, 'this node proposes height 3: x is passed over, it never voted')
+  assert.deepEqual(
+    third.block.entries.map((e) => e.id),
+    [addY.id],
+  )
+})

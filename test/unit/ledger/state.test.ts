@@ -260,11 +260,12 @@ test('execute does not mutate the state', () => {
     entry(state, a, memberChange('remove', kps[1]!)),
   ]
   const execution = state.execute(entries)
+  // The removal is the block's second member change: rejected, and the state still untouched.
   assert.deepEqual(statuses(execution.outcomes), [
     'committed',
     'committed',
     'committed',
-    'committed',
+    'rejected',
   ])
   assert.deepEqual(snapshot(), before)
   assert.equal(
