@@ -29,6 +29,7 @@ import {
 } from './entry-rows.ts'
 import { StoreError, wrapSqliteError } from './errors.ts'
 import { IdempotencyKeys } from './idempotency.ts'
+import { JoinRequests } from './join-requests.ts'
 import { openDatabase } from './sqlite.ts'
 
 export type { EntryRecord } from './entry-rows.ts'
@@ -159,6 +160,8 @@ export class Store {
   readonly file: string
   /** Idempotency keys of submissions; written in the same transactions as their entries. */
   readonly keys: IdempotencyKeys
+  /** Join requests waiting for a member's answer, and recent denials. */
+  readonly joins: JoinRequests
   readonly #db: Database.Database
   readonly #s: Statements
   readonly #tx: (fn: () => unknown) => unknown
@@ -171,6 +174,7 @@ export class Store {
     this.#db = db
     this.#s = prepare(db)
     this.keys = new IdempotencyKeys(db, file)
+    this.joins = new JoinRequests(db, file)
     this.#tx = db.transaction((fn: () => unknown) => {
       const result = fn()
       // The transaction would commit at the first await, with the rest of fn outside it.

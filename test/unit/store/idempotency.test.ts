@@ -73,10 +73,8 @@ describe('idempotency keys', () => {
 
   it('a database from before the keys table gains it when opened', () => {
     const file = join(temp.dir(), 'tally.db')
-    Store.open(file).close()
     const raw = new Database(file)
-    raw.exec('DROP TABLE idempotency_keys')
-    raw.pragma('user_version = 1')
+    migrate(raw, 1)
     raw.close()
     const store = Store.open(file)
     try {
