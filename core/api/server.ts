@@ -12,9 +12,9 @@ import {
   type EntryBody,
   type EntryStatus,
   type KeyedSubmit,
-  type NodeEventData,
+  type MachineEvent,
   SubmitError,
-  type TallyNode,
+  TallyNode,
 } from '../node/index.ts'
 import { type AnswerMaker, KeyedRequests, type Reply } from './idempotency.ts'
 import {
@@ -26,6 +26,16 @@ import {
   RequestError,
   transferFrom,
 } from './requests.ts'
+import {
+  type ApiHost,
+  createLedger,
+  decide,
+  joinLedger,
+  joinRequestViews,
+  NO_LEDGER,
+  nodeHost,
+  setupView,
+} from './setup-routes.ts'
 import type {
   BatchItemResult,
   BatchPartialResponse,
@@ -84,7 +94,12 @@ export interface ApiServer {
   close(): Promise<void>
 }
 
-export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiServer> {
+/**
+ * Serves `target`: a machine (its lobby until it has a ledger, then its node), or a node alone.
+ * Routes that need a ledger answer 409 while there is none.
+ */
+export async function startApi(target: ApiHost | TallyNode, opts: ApiOptions): Promise<ApiServer> {
+  const host = target instanceof TallyNode ? nodeHost(target) : target
   const token = opts.token ?? randomBytes(32).toString('hex')
   const expected = Buffer.from(`Bearer ${token}`)
   const authorised = (req: IncomingMessage, url: URL): boolean => {
@@ -99,8 +114,20 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
     return given !== null && given.length === expected.length && timingSafeEqual(given, expected)
   }
 
-  const submitter = new Submitter(node, opts.maxPending ?? MAX_PENDING)
-  const keys = new KeyedRequests(node)
+  // What serves a node's submissions is made when the node is there (a lobby has none).
+  let bound: Bound | null = null
+  const current = (): Bound => {
+    const node = host.node
+    if (node === null) throw new RequestError(409, NO_LEDGER)
+    if (bound?.node !== node) {
+      bound = {
+        node,
+        submitter: new Submitter(node, opts.maxPending ?? MAX_PENDING),
+        keys: new KeyedRequests(node),
+      }
+    }
+    return bound
+  }
 
   const server = createServer((req, res) => {
     const url = parseUrl(req.url)
@@ -114,7 +141,7 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
       req.resume()
       return
     }
-    route(node, req, url, opts.testHooks === true, submitter, keys).then(
+    route(host, current, req, url, opts.testHooks === true).then(
       ([status, body, headers]) => send(res, status, body, headers),
       (error: unknown) => {
         if (error instanceof RequestError) {
@@ -145,10 +172,15 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
       return
     }
     // The greeting first: a node that has stopped (its disk failed) cannot tell its status, and
-    // an exception in the upgrade callback would take the whole process down.
+    // an exception in the upgrade callback would take the whole process down. A machine without
+    // a ledger greets with where it stands instead.
     let hello: EventMessage
     try {
-      hello = { type: 'hello', status: statusView(node.status()) }
+      const node = host.node
+      hello =
+        node === null
+          ? { type: 'setup', setup: setupView(host) }
+          : { type: 'hello', status: statusView(node.status()) }
     } catch (error) {
       refuseUpgrade(socket, `the node has stopped: ${(error as Error).message}`)
       return
@@ -162,8 +194,23 @@ export async function startApi(node: TallyNode, opts: ApiOptions): Promise<ApiSe
         ws.send(JSON.stringify(m))
       }
       push(hello)
-      const unsubscribe = node.subscribe((e: NodeEventData) => {
-        const m = eventMessage(node, e)
+      const unsubscribe = host.subscribe((e: MachineEvent) => {
+        const node = host.node
+        let m: EventMessage | null
+        try {
+          m =
+            e.type === 'setup'
+              ? { type: 'setup', setup: setupView(host) }
+              : e.type === 'join-requests'
+                ? node === null
+                  ? null
+                  : { type: 'join-requests', requests: joinRequestViews(node) }
+                : node === null
+                  ? null
+                  : eventMessage(node, e)
+        } catch {
+          return // the machine is between lobby and node; the next event tells
+        }
         if (m !== null) push(m)
       })
       ws.on('close', unsubscribe)
@@ -311,18 +358,47 @@ export const batchKeyAnswer: AnswerMaker = (outcomes) => {
   return status === 202 || status === 207 ? { status, body: JSON.stringify(answer) } : null
 }
 
+interface Bound {
+  readonly node: TallyNode
+  readonly submitter: Submitter
+  readonly keys: KeyedRequests
+}
+
 async function route(
-  node: TallyNode,
+  host: ApiHost,
+  current: () => Bound,
   req: IncomingMessage,
   url: URL,
   testHooks: boolean,
-  submitter: Submitter,
-  keys: KeyedRequests,
 ): Promise<Reply> {
   const path = url.pathname
   const method = req.method ?? 'GET'
   const only = (m: string) => {
     if (method !== m) throw new RequestError(405, `${path} takes ${m}, not ${method}`)
+  }
+  switch (path) {
+    case '/api/setup':
+      only('GET')
+      return [200, setupView(host)]
+    case '/api/ledger':
+      only('POST')
+      return [201, await createLedger(host, await readBody(req, MAX_BODY))]
+    case '/api/join':
+      only('POST')
+      return [202, await joinLedger(host, await readBody(req, MAX_BODY))]
+  }
+  const { node, submitter, keys } = current()
+  if (path === '/api/join-requests') {
+    only('GET')
+    return [200, { requests: joinRequestViews(node) }]
+  }
+  const decision =
+    /^\/api\/join-requests\/([^/]+)\/(approve|deny)$/.exec(path) ??
+    /^\/api\/members\/([^/]+)\/(remove)$/.exec(path)
+  if (decision !== null) {
+    only('POST')
+    req.resume()
+    return decide(node, decision[1]!, decision[2] as 'approve' | 'deny' | 'remove')
   }
   if (path === '/api/entries') {
     if (method === 'POST') {

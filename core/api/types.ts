@@ -119,6 +119,8 @@ export interface MemberView {
 /** `GET /api/status`. */
 export interface StatusView {
   readonly nodeId: string
+  /** The node id as people compare it between machines, e.g. `MFRG-GZDF-MZTW`. */
+  readonly shortId: string
   readonly name: string
   readonly ledger: string
   readonly ledgerName: string
@@ -247,6 +249,111 @@ export type NodeEvent =
       readonly proposer: string
     }
   | { readonly type: 'peer'; readonly peer: PeerView }
+  /** The machines waiting to join changed (one asked, or one was decided). */
+  | { readonly type: 'join-requests'; readonly requests: readonly JoinRequestView[] }
 
 /** What the event stream (`GET /api/events`, a WebSocket) sends: one JSON object per message. */
-export type EventMessage = NodeEvent | { readonly type: 'hello'; readonly status: StatusView }
+export type EventMessage =
+  | NodeEvent
+  | { readonly type: 'hello'; readonly status: StatusView }
+  /** Where the machine stands: the greeting of a machine without a ledger, and each change. */
+  | { readonly type: 'setup'; readonly setup: SetupView }
+
+// --- Joining -----------------------------------------------------------------------------------
+
+/**
+ * `GET /api/setup`: where this machine stands. A machine with an empty data folder holds no
+ * ledger and neither votes nor stores anything until its user creates one (`POST /api/ledger`)
+ * or asks to join one (`POST /api/join`); the other routes answer `409` until then.
+ */
+export type SetupView =
+  | {
+      readonly state: 'no-ledger'
+      readonly machine: MachineView
+      /** Ledgers whose nodes this machine can see (mDNS, or addresses it was given). */
+      readonly ledgers: readonly FoundLedgerView[]
+      /** The last request to join, if it was refused or denied; null otherwise. */
+      readonly joining: JoiningView | null
+    }
+  | {
+      readonly state: 'joining'
+      readonly machine: MachineView
+      readonly ledgers: readonly FoundLedgerView[]
+      readonly joining: JoiningView
+    }
+  | {
+      readonly state: 'member'
+      readonly machine: MachineView
+      readonly ledger: string
+      readonly ledgerName: string
+    }
+
+export interface MachineView {
+  readonly nodeId: string
+  readonly shortId: string
+  readonly name: string
+  /** Where this machine listens for peers (give one to a machine mDNS does not reach). */
+  readonly addrs: readonly string[]
+}
+
+/** A ledger seen on the LAN, as its nodes describe it to a machine outside it. */
+export interface FoundLedgerView {
+  readonly ledger: string
+  readonly name: string
+  readonly members: number
+  /** Members online, as the node that answered last counts them (itself included). */
+  readonly online: number
+  /** When the ledger was created, ms since the epoch. */
+  readonly since: number
+  /** When a node of it last answered, ms since the epoch. */
+  readonly seenAt: number
+}
+
+export type JoinStatus =
+  /** Looking for the ledger's nodes to ask. */
+  | 'asking'
+  /** A member's node has listed the request; a person has to approve it there. */
+  | 'pending'
+  | 'denied'
+  /** The members' list of waiting machines is full; the request is asked again. */
+  | 'full'
+  /** Approved: the ledger is being fetched. */
+  | 'approved'
+
+export interface JoiningView {
+  readonly ledger: string
+  readonly ledgerName: string
+  readonly status: JoinStatus
+  /** Why, in words, when the last answer was not `pending`; null otherwise. */
+  readonly reason: string | null
+  /** When this machine asked, ms since the epoch. */
+  readonly since: number
+}
+
+/** `POST /api/ledger`: create a ledger with this machine as its only member. */
+export interface CreateLedgerRequest {
+  readonly name: string
+  /** `crash` (default) or `byzantine`. */
+  readonly faultModel?: FaultModel
+}
+
+/**
+ * `POST /api/join`: ask to join a ledger found on the LAN (`ledger`), or the ledger of the node
+ * at `addr` (a multiaddr such as `/ip4/192.168.1.20/tcp/26656`, for sites mDNS does not reach).
+ */
+export interface JoinLedgerRequest {
+  readonly ledger?: string
+  readonly addr?: string
+}
+
+/** `GET /api/join-requests` lists these; approve with `POST /api/join-requests/<id>/approve`. */
+export interface JoinRequestView {
+  readonly id: string
+  /** Compare it with the one the joining machine shows before approving. */
+  readonly shortId: string
+  readonly name: string
+  /** Where the request came from. */
+  readonly addr: string
+  readonly firstAt: number
+  readonly lastAt: number
+}

@@ -14,6 +14,7 @@ import type {
   SignedEntry,
   TallyNode,
 } from '../node/index.ts'
+import { shortNodeId } from '../node/index.ts'
 import type {
   BalanceView,
   BlockSummary,
@@ -95,7 +96,7 @@ export function blockSummary(block: Block, hash: string, round: number): BlockSu
 }
 
 export function statusView(s: NodeStatus): StatusView {
-  return { ...s }
+  return { ...s, shortId: shortNodeId(s.nodeId) }
 }
 
 export function peerView(p: PeerInfo): PeerView {
@@ -159,5 +160,7 @@ export function eventMessage(node: TallyNode, e: NodeEventData): EventMessage | 
       const p = node.peers().find((x) => x.id === e.id)
       return p === undefined ? null : { type: 'peer', peer: peerView(p) }
     }
+    case 'join-requests':
+      return null // the server lists them: the views of joining live with its routes
   }
 }

@@ -110,3 +110,22 @@ export async function runStatus(t: ApiTarget): Promise<number> {
   console.log(JSON.stringify(await call(t, 'GET', '/api/status'), null, 2))
   return 0
 }
+
+/** One request to the node, its answer printed as JSON; any refusal is an error with its reason. */
+export async function runCall(
+  t: ApiTarget,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<number> {
+  let answer: unknown
+  try {
+    answer = await call(t, method, path, body)
+  } catch (error) {
+    // Here a 409 is a refusal (no ledger yet, or one already), not a request still running.
+    if (error instanceof Transient) throw new Error(error.message)
+    throw error
+  }
+  console.log(JSON.stringify(answer, null, 2))
+  return 0
+}

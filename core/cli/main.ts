@@ -3,15 +3,26 @@
  * on this machine, `submit` and `status` talk to a running node's API.
  */
 import { readFileSync } from 'node:fs'
-import { apiTarget, runStatus, runSubmit } from './client.ts'
+import { apiTarget, runCall, runStatus, runSubmit } from './client.ts'
 import { runNode } from './node-command.ts'
-import { type OptionSpec, options, UsageError } from './options.ts'
+import { type OptionSpec, options, required, UsageError } from './options.ts'
 import { runTestnet } from './testnet-command.ts'
 
 const USAGE = `usage: tally <command> [options]
 
-  node      run a headless node
-            --data DIR [--listen MULTIADDR]... [--peer MULTIADDR]... [--api-port P] [--mdns]
+  node      run a headless node; on an empty --data folder it waits to create or join a ledger
+            --data DIR [--listen MULTIADDR]... [--peer MULTIADDR]... [--api-port P]
+            [--mdns | --no-mdns]   (LAN discovery; on unless the settings say otherwise)
+  setup     where a running node stands: its ledger, or the ledgers it can see on the LAN
+  create    make a ledger with this machine as its only member
+            --name NAME [--fault-model crash|byzantine]
+  join      ask to join a ledger: one listed by setup, or the one of the node at an address
+            (--ledger ID | --addr MULTIADDR)
+  requests  list the machines waiting to join this node's ledger
+  approve   let a waiting machine join (an entry that adds it)       --id NODE_ID
+  deny      refuse a waiting machine                                 --id NODE_ID
+  remove    retire a member for good (an entry that removes it)      --id NODE_ID
+            (setup to remove take --data DIR, or --api URL --token T, like status)
   testnet   write keys, a shared genesis and settings for N members on this machine
             --nodes N --dir D [--base-port P (26650)] [--fault-model crash|byzantine]
   submit    submit a transfer to a running node
@@ -54,6 +65,38 @@ export async function main(args: readonly string[]): Promise<number> {
       }
       case 'status':
         return await runStatus(apiTarget(options(rest, CLIENT_OPTIONS)))
+      case 'setup':
+        return await runCall(apiTarget(options(rest, CLIENT_OPTIONS)), 'GET', '/api/setup')
+      case 'requests':
+        return await runCall(apiTarget(options(rest, CLIENT_OPTIONS)), 'GET', '/api/join-requests')
+      case 'create': {
+        const o = options(rest, CREATE_OPTIONS)
+        const faultModel = o['fault-model'] ?? 'crash'
+        return await runCall(apiTarget(o), 'POST', '/api/ledger', {
+          name: required(o, 'name'),
+          faultModel,
+        })
+      }
+      case 'join': {
+        const o = options(rest, JOIN_OPTIONS)
+        if ((o.ledger === undefined) === (o.addr === undefined)) {
+          throw new UsageError('give --ledger ID or --addr MULTIADDR')
+        }
+        return await runCall(apiTarget(o), 'POST', '/api/join', {
+          ...(typeof o.ledger === 'string' ? { ledger: o.ledger } : {}),
+          ...(typeof o.addr === 'string' ? { addr: o.addr } : {}),
+        })
+      }
+      case 'approve':
+      case 'deny': {
+        const o = options(rest, ID_OPTIONS)
+        const id = required(o, 'id')
+        return await runCall(apiTarget(o), 'POST', `/api/join-requests/${id}/${command}`)
+      }
+      case 'remove': {
+        const o = options(rest, ID_OPTIONS)
+        return await runCall(apiTarget(o), 'POST', `/api/members/${required(o, 'id')}/remove`)
+      }
     }
     if (NOT_YET.has(command)) {
       console.error(`tally ${command}: not built yet; see README.md.`)
@@ -85,12 +128,24 @@ const SUBMIT_OPTIONS: OptionSpec = {
   memo: { type: 'string' },
   'idempotency-key': { type: 'string' },
 }
+const CREATE_OPTIONS: OptionSpec = {
+  ...CLIENT_OPTIONS,
+  name: { type: 'string' },
+  'fault-model': { type: 'string' },
+}
+const JOIN_OPTIONS: OptionSpec = {
+  ...CLIENT_OPTIONS,
+  ledger: { type: 'string' },
+  addr: { type: 'string' },
+}
+const ID_OPTIONS: OptionSpec = { ...CLIENT_OPTIONS, id: { type: 'string' } }
 const NODE_OPTIONS: OptionSpec = {
   data: { type: 'string' },
   listen: { type: 'string', multiple: true },
   peer: { type: 'string', multiple: true },
   'api-port': { type: 'string' },
   mdns: { type: 'boolean' },
+  'no-mdns': { type: 'boolean' },
   'test-hooks': { type: 'boolean' },
 }
 const TESTNET_OPTIONS: OptionSpec = {

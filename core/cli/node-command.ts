@@ -6,13 +6,15 @@
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startApi } from '../api/server.ts'
-import { TallyNode } from '../node/index.ts'
-import { integer, type Options, required } from './options.ts'
+import { Machine } from '../node/index.ts'
+import { integer, type Options, required, UsageError } from './options.ts'
 
 export const API_FILE = 'api.json'
 
 export async function runNode(o: Options): Promise<number> {
   const dataDir = required(o, 'data')
+  if (o.mdns === true && o['no-mdns'] === true)
+    throw new UsageError('--mdns or --no-mdns, not both')
   const listen = o.listen as string[] | undefined
   const peers = o.peer as string[] | undefined
   let fatal: Error | null = null
@@ -20,24 +22,26 @@ export async function runNode(o: Options): Promise<number> {
   const finished = new Promise<number>((resolve) => {
     done = resolve
   })
-  const node = await TallyNode.start({
+  const machine = await Machine.start({
     dataDir,
     ...(listen === undefined ? {} : { listen }),
     ...(peers === undefined ? {} : { peers }),
     ...(o.mdns === true ? { mdns: true } : {}),
+    ...(o['no-mdns'] === true ? { mdns: false } : {}),
     onFatal: (error) => {
       fatal = error
       done(1)
     },
   })
+  const settings = machine.node?.settings ?? machine.lobby!.settings
   let api: Awaited<ReturnType<typeof startApi>>
   try {
-    api = await startApi(node, {
-      port: integer(o, 'api-port', node.settings.apiPort, 0, 65_535),
+    api = await startApi(machine, {
+      port: integer(o, 'api-port', settings.apiPort, 0, 65_535),
       testHooks: o['test-hooks'] === true,
     })
   } catch (error) {
-    await node.stop()
+    await machine.stop()
     throw error
   }
   const apiFile = join(dataDir, API_FILE)
@@ -53,19 +57,28 @@ export async function runNode(o: Options): Promise<number> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  const node = machine.node
+  const lobby = machine.lobby
   console.log(
     JSON.stringify({
       event: 'ready',
       pid: process.pid,
-      nodeId: node.id,
-      addrs: node.addrs(),
+      nodeId: node?.id ?? lobby!.id,
+      addrs: node?.addrs() ?? lobby!.addrs(),
       api: api.url,
       token: api.token,
+      // Null on a first run: the machine waits for its user to create or join a ledger.
+      ledger: node?.ledger ?? null,
     }),
   )
+  if (node === null) {
+    console.error(
+      `tally node: no ledger in ${dataDir} yet: create one (tally create --data ${dataDir} --name NAME) or join one (tally join)`,
+    )
+  }
   const code = await finished
   await api.close()
-  await node.stop()
+  await machine.stop()
   rmSync(apiFile, { force: true })
   if (fatal !== null) console.error(`tally node: stopped: ${(fatal as Error).message}`)
   return code

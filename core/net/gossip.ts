@@ -14,7 +14,7 @@ import type {
 } from '@libp2p/gossipsub/score'
 import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import type { FastMsgIdFn, MsgIdFn } from '@libp2p/gossipsub/types'
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { sha256 } from '../ledger/crypto.ts'
 
 export type Topic = 'entries' | 'consensus'
@@ -132,6 +132,32 @@ export function gossipOptions(settings: GossipSettings): Partial<GossipsubOpts> 
  */
 export function newestProtocolOnly(pubsub: GossipSub): void {
   pubsub.protocols = pubsub.protocols.slice(0, 1)
+}
+
+/**
+ * Keeps gossipsub from knowing any peer that is not a member: it neither reads a non-member's
+ * stream (its subscriptions, its messages) nor opens one to it (ours), so a non-member that
+ * subscribes to the ledger's topics is never sent anything, and what it publishes is never
+ * decoded. Gossipsub binds these two methods when it starts, so they are replaced before
+ * (TypeScript-private, like handlePeerReadStreamError below).
+ */
+export function membersOnlyGossip(pubsub: GossipSub, isMember: (peer: PeerId) => boolean): void {
+  const target = pubsub as unknown as {
+    onIncomingStream?: (stream: Stream, connection: Connection) => void
+    onPeerConnected?: (peer: PeerId, connection: Connection) => void
+  }
+  const incoming = target.onIncomingStream
+  const connected = target.onPeerConnected
+  if (typeof incoming !== 'function' || typeof connected !== 'function') {
+    throw new Error('this gossipsub cannot be kept to members: onIncomingStream is missing')
+  }
+  target.onIncomingStream = (stream, connection) => {
+    if (isMember(connection.remotePeer)) incoming.call(pubsub, stream, connection)
+    else stream.abort(new Error('members only'))
+  }
+  target.onPeerConnected = (peer, connection) => {
+    if (isMember(peer)) connected.call(pubsub, peer, connection)
+  }
 }
 
 /** it-length-prefixed's errors for a length prefix over the bound, or one too long to read. */

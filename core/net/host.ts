@@ -17,6 +17,7 @@ import type {
   PeerDiscovery,
   PeerId,
   PeerInfo,
+  Stream,
   StreamCloseEvent,
 } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
@@ -28,11 +29,19 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { NodeId } from '../ledger/types.ts'
 import { Direct } from './direct.ts'
+import {
+  isLoopback,
+  listenAddrs,
+  MDNS_INTERVAL_MS,
+  MDNS_SERVICE_TAG,
+  withoutLoopback,
+} from './discovery.ts'
 import { FRAME_HEADER_BYTES } from './frames.ts'
 import type { Topic } from './gossip.ts'
 import {
   directProtocol,
   gossipOptions,
+  membersOnlyGossip,
   newestProtocolOnly,
   onOversizedRpc,
   TOPICS,
@@ -40,6 +49,7 @@ import {
 } from './gossip.ts'
 import type { PeerHealth } from './health.ts'
 import { PeerBook } from './health.ts'
+import { JOIN_PROTOCOL, type JoinAnswer, type JoinRequest, serveJoin } from './join.ts'
 import {
   nodeIdFromPeerId,
   nodeIdFromPeerString,
@@ -48,6 +58,7 @@ import {
 } from './keys.ts'
 import { boundedYamux, OversizedMuxerFrameError } from './muxer.ts'
 import { Penalties } from './penalties.ts'
+import { RateLimiter } from './rate-limit.ts'
 import { Redialer } from './redial.ts'
 
 export type { Topic } from './gossip.ts'
@@ -81,6 +92,13 @@ export interface NetConfig {
   readonly maxGossipBytes?: number
   /** Validates a gossip message before gossipsub forwards it. Called once per distinct message. */
   readonly validate: (topic: Topic, data: Uint8Array, from: NodeId) => Verdict
+  /**
+   * Whether the peer may have anything of the ledger: a member, or one whose addition is
+   * committed (it must sync before it votes). Everyone else gets the join protocol only.
+   */
+  readonly isMember: (id: NodeId) => boolean
+  /** Answers a join-protocol request; absent, every request is refused. */
+  readonly join?: (from: NodeId, addr: string, request: JoinRequest) => JoinAnswer
 }
 
 export interface NetHandlers {
@@ -89,6 +107,8 @@ export interface NetHandlers {
   onDirect(data: Uint8Array, from: NodeId): void
   /** First connection to the peer opened / last one closed. */
   onPeer(id: NodeId, connected: boolean): void
+  /** A member told where it listens (identify) or was seen there (mDNS); newest first. */
+  onAddrs(id: NodeId, addrs: readonly string[]): void
 }
 
 interface Services extends Record<string, unknown> {
@@ -132,8 +152,17 @@ const MUXER = { maxStreamWindowBytes: 4 * MIB, maxInboundStreams: 16 } as const
 const CONNECTIONS_PER_PEER = 2
 /** A peer connected this long whose gossip stream gossipsub has lost is reconnected. */
 const GOSSIP_ADOPT_MS = 5000
-/** How often mDNS asks the LAN; a replugged machine is found again within this. */
-const MDNS_INTERVAL_MS = 1000
+/**
+ * Connections all non-members together may hold: a machine asking to join needs one for a few
+ * seconds, and each costs yamux buffers and a socket, so the LAN cannot take many.
+ */
+const GUEST_CONNECTIONS = 8
+/** A non-member's connection is closed after this: it asks and goes, and may come back. */
+const GUEST_CONNECTION_MS = 30_000
+/** Join requests per non-member, and from all of them together: each may cost a disk write. */
+const JOIN_RATE = { ratePerSecond: 1, burst: 4, maxKeys: 1024 } as const
+const JOIN_RATE_ALL = { ratePerSecond: 20, burst: 40, maxKeys: 1 } as const
+const JOIN_TIMEOUT_MS = 5000
 /** On a LAN a connect takes milliseconds; a dead address should not hold a redial for long. */
 const DIAL_TIMEOUT_MS = 4000
 const LOOPBACK = ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']
@@ -163,6 +192,8 @@ export class Net {
   /** Publishes run one at a time so that the backlog check before each one means something. */
   #publishing: Promise<unknown> = Promise.resolve()
   readonly #salt = randomBytes(4).readUInt32BE(0)
+  readonly #joinRate = new RateLimiter(JOIN_RATE)
+  readonly #joinRateAll = new RateLimiter(JOIN_RATE_ALL)
   #sequence = 0
   #tick: NodeJS.Timeout | null = null
   #stopped = false
@@ -175,14 +206,18 @@ export class Net {
       isolated: new Set(),
       penalties: new Penalties(),
       connectionsTo: () => 0,
+      guestConnections: () => 0,
     }
     const refused = (peer: PeerId): boolean => {
       const id = nodeIdFromPeerId(peer)
       // Only ed25519 peers can be ledger members; anything else is not a Tally node.
       return id === null || blockedFor(state, id, peer.toString()) > 0
     }
-    const refusedInbound = (peer: PeerId): boolean =>
-      refused(peer) || state.connectionsTo(peer) >= CONNECTIONS_PER_PEER
+    const refusedInbound = (peer: PeerId): boolean => {
+      if (refused(peer) || state.connectionsTo(peer) >= CONNECTIONS_PER_PEER) return true
+      const id = nodeIdFromPeerId(peer)
+      return id !== null && !config.isMember(id) && state.guestConnections() >= GUEST_CONNECTIONS
+    }
     const node = await createLibp2p<Services>({
       start: false,
       privateKey,
@@ -225,16 +260,18 @@ export class Net {
         ),
         ...(config.mdns
           ? {
-              mdns: mdns({
-                serviceTag: `tally-${config.ledger.slice(0, 16)}`,
-                interval: MDNS_INTERVAL_MS,
-              }),
+              mdns: mdns({ serviceTag: MDNS_SERVICE_TAG, interval: MDNS_INTERVAL_MS }),
             }
           : {}),
       },
     })
     state.connectionsTo = (peer) =>
       node.getConnections(peer).filter((c) => c.status === 'open').length
+    state.guestConnections = () =>
+      node.getConnections().filter((c) => {
+        const id = nodeIdFromPeerId(c.remotePeer)
+        return c.status === 'open' && (id === null || !config.isMember(id))
+      }).length
     try {
       const net = new Net(node, config, handlers, state)
       await net.#beforeStart()
@@ -262,6 +299,7 @@ export class Net {
     if (id === null) throw new Error('the node key is not ed25519')
     this.id = id
     newestProtocolOnly(node.services.pubsub)
+    membersOnlyGossip(node.services.pubsub, (peer) => this.#isMemberPeer(peer))
     this.#gossipProtocols = new Set(node.services.pubsub.protocols)
     this.#redial = new Redialer({
       dial: (peer, addrs) => this.#dial(peer, addrs),
@@ -292,7 +330,8 @@ export class Net {
     node.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(evt.detail))
     node.addEventListener('peer:identify', (evt) => {
       const id = nodeIdFromPeerId(evt.detail.peerId)
-      if (id) this.#book.known(id, evt.detail.listenAddrs.map(String))
+      if (id === null || !config.isMember(id) || this.#stopped) return
+      this.#learnAddrs(id, evt.detail.listenAddrs)
     })
     node.services.pubsub.addEventListener('gossipsub:message', (evt) => {
       const { propagationSource, msg } = evt.detail
@@ -315,8 +354,17 @@ export class Net {
     }
     await this.#node.handle(
       directProtocol(this.#config.ledger),
-      (stream, connection) => this.#direct.handleInbound(stream, connection),
+      (stream, connection) => {
+        // A non-member's frames are never read: nothing of the ledger is decoded for it.
+        if (!this.#isMemberPeer(connection.remotePeer)) stream.abort(new Error('members only'))
+        else this.#direct.handleInbound(stream, connection)
+      },
       { maxInboundStreams: DIRECT_INBOUND_STREAMS },
+    )
+    await this.#node.handle(
+      JOIN_PROTOCOL,
+      (stream, connection) => void this.#serveJoin(stream, connection),
+      { maxInboundStreams: 1 },
     )
   }
 
@@ -333,11 +381,7 @@ export class Net {
 
   /** Listening multiaddrs, each ending in /p2p/<peer id>. */
   addrs(): string[] {
-    const suffix = `/p2p/${this.#node.peerId.toString()}`
-    return this.#node
-      .getMultiaddrs()
-      .map(String)
-      .map((a) => (a.endsWith(suffix) ? a : `${a}${suffix}`))
+    return listenAddrs(this.#node)
   }
 
   /**
@@ -358,11 +402,12 @@ export class Net {
   }
 
   /**
-   * Queues one frame on the peer's direct stream. False if not connected, or if the peer's
+   * Queues one frame on the peer's direct stream. False if not connected or not a member, or if the peer's
    * unsent queue would exceed its bound (the stream is then dropped; the next send reopens it).
    */
   send(to: NodeId, data: Uint8Array): boolean {
-    if (this.#stopped) return false
+    // Nothing of the ledger goes to a non-member, whatever the caller asks.
+    if (this.#stopped || !this.#config.isMember(to)) return false
     let peer: PeerId
     try {
       peer = this.#peerId(to)
@@ -590,7 +635,14 @@ export class Net {
     for (const peer of this.#node.getPeers()) {
       const id = nodeIdFromPeerId(peer)
       const since = id ? this.#connectedAt.get(id) : undefined
-      if (!id || since === undefined || now - since < GOSSIP_ADOPT_MS) continue
+      if (!id || since === undefined) continue
+      if (!this.#config.isMember(id)) {
+        if (now - since < GUEST_CONNECTION_MS) continue
+        debug(`close ${id.slice(0, 8)}: a non-member connected for ${now - since} ms`)
+        this.#node.hangUp(peer).catch((err: unknown) => debug(`hang up failed: ${String(err)}`))
+        continue
+      }
+      if (now - since < GOSSIP_ADOPT_MS) continue
       const streams = this.#gossipStreams(this.#node.getConnections(peer))
       const backlog = Math.max(0, ...streams.map((s) => s.writeBufferLength))
       let problem: string | null = null
@@ -642,10 +694,15 @@ export class Net {
     this.#call('onDirect', () => this.#handlers.onDirect(data, id))
   }
 
-  /** Only the smaller id dials, so a pair that finds each other gets one connection, not two. */
+  /**
+   * A member found on the LAN is where it is now: its address goes first. Only members are
+   * dialled (a machine without a ledger dials us to ask), and only by the smaller id, so a pair
+   * that finds each other gets one connection, not two.
+   */
   #onDiscovered(info: PeerInfo): void {
     const id = nodeIdFromPeerId(info.id)
-    if (id === null || id === this.id || this.#stopped) return
+    if (id === null || id === this.id || this.#stopped || !this.#config.isMember(id)) return
+    this.#learnAddrs(id, info.multiaddrs)
     if (this.id > id || this.#isConnected(id)) return
     if (blockedFor(this.#state, id, info.id.toString()) > 0) return
     this.#node.peerStore
@@ -665,6 +722,58 @@ export class Net {
 
   async #tagStatic(peer: PeerId): Promise<void> {
     await this.#node.peerStore.merge(peer, { tags: { [STATIC_TAG]: { value: 100 } } })
+  }
+
+  #isMemberPeer(peer: PeerId): boolean {
+    const id = nodeIdFromPeerId(peer)
+    return id !== null && this.#config.isMember(id)
+  }
+
+  /** Where a member listens now, newest first, without loopback unless that is all it has. */
+  #learnAddrs(id: NodeId, addrs: readonly Multiaddr[]): void {
+    const suffix = `/p2p/${this.#peerId(id).toString()}`
+    const usable = addrs
+      .filter((a) => !isLoopback(a) || addrs.every(isLoopback))
+      .map(String)
+      .map((a) => (a.endsWith(suffix) ? a : `${a}${suffix}`))
+    if (usable.length === 0) return
+    this.#book.known(id, [...usable].reverse())
+    for (const addr of [...usable].reverse()) this.#redial.remember(id, addr)
+    this.#call('onAddrs', () => this.#handlers.onAddrs(id, usable))
+  }
+
+  async #serveJoin(stream: Stream, connection: Connection): Promise<void> {
+    const id = nodeIdFromPeerId(connection.remotePeer)
+    const now = Date.now()
+    const answer = this.#config.join
+    if (id === null || answer === undefined || this.#stopped) {
+      stream.abort(new Error('no join here'))
+      return
+    }
+    const tooOften = !this.#joinRate.take(id, now) || !this.#joinRateAll.take('all', now)
+    await serveJoin(
+      stream,
+      (request) =>
+        tooOften
+          ? { type: 'refused', reason: 'asked too often; ask again in a few seconds' }
+          : answer(id, connection.remoteAddr.toString(), request),
+      JOIN_TIMEOUT_MS,
+    )
+  }
+
+  /**
+   * Membership changed: a peer that is no longer a member loses its connections (and with them
+   * its gossip and direct streams) and is not redialled; one that became a member is redialled
+   * once it is known where.
+   */
+  membersChanged(): void {
+    if (this.#stopped) return
+    for (const peer of this.#node.getPeers()) {
+      const id = nodeIdFromPeerId(peer)
+      if (id === null || this.#config.isMember(id)) continue
+      this.#redial.forget(id)
+      this.#node.hangUp(peer).catch((err: unknown) => debug(`hang up failed: ${String(err)}`))
+    }
   }
 
   #isConnected(id: NodeId): boolean {
@@ -697,6 +806,8 @@ interface SharedState {
   readonly penalties: Penalties
   /** Open connections to the peer; set once the libp2p node exists. */
   connectionsTo: (peer: PeerId) => number
+  /** Open connections of non-members, all together. */
+  guestConnections: () => number
 }
 
 interface StaticPeer {
@@ -738,22 +849,6 @@ function peerOf(ma: Multiaddr): string | null {
 
 function openConnection(node: Libp2p<Services>, peer: PeerId): Connection | undefined {
   return node.getConnections(peer).find((c) => c.status === 'open')
-}
-
-function isLoopback(ma: Multiaddr): boolean {
-  return ma
-    .getComponents()
-    .some(
-      (c) =>
-        (c.name === 'ip4' && c.value?.startsWith('127.')) ||
-        (c.name === 'ip6' && c.value === '::1'),
-    )
-}
-
-/** mDNS must not advertise 127.0.0.1 to the LAN, unless loopback is all there is (a demo). */
-function withoutLoopback(addrs: Multiaddr[]): Multiaddr[] {
-  const lan = addrs.filter((a) => !isLoopback(a))
-  return lan.length > 0 ? lan : addrs
 }
 
 function gossipBytes(config: NetConfig): number {

@@ -27,6 +27,8 @@ export const REDIAL = {
   jitter: 0.1,
 } as const
 
+const MAX_ADDRS = 16
+
 interface Target {
   addrs: string[]
   attempt: number
@@ -52,18 +54,32 @@ export class Redialer {
     this.#schedule(id, this.#remember(id, addr), 0)
   }
 
-  /** Remembers the peer for redial without dialling it now (the caller is dialling). */
+  /**
+   * Remembers the peer for redial without dialling it now (the caller is dialling, or the
+   * address was learned from identify or mDNS). The address becomes the newest.
+   */
   remember(id: NodeId, addr: string): void {
     this.#remember(id, addr)
   }
 
+  /** Stops redialling the peer (no longer a member). */
+  forget(id: NodeId): void {
+    const target = this.#targets.get(id)
+    if (target?.timer) clearTimeout(target.timer)
+    this.#targets.delete(id)
+  }
+
+  /**
+   * Newest first, at most MAX_ADDRS: a machine that moved (a new port, a new DHCP lease) is
+   * reached at where it is now, and its old addresses age out instead of piling up.
+   */
   #remember(id: NodeId, addr: string): Target {
     let target = this.#targets.get(id)
     if (!target) {
       target = { addrs: [], attempt: 0, timer: null, dialling: false }
       this.#targets.set(id, target)
     }
-    if (!target.addrs.includes(addr)) target.addrs.push(addr)
+    target.addrs = [addr, ...target.addrs.filter((a) => a !== addr)].slice(0, MAX_ADDRS)
     return target
   }
 

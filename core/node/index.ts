@@ -2,11 +2,13 @@
  * What the layers above (the API and the command) may use of the node. The ledger and store
  * types they need come through here, so they depend on the node alone, as the design's table says.
  */
+export { shortNodeId } from '../ledger/node-id.ts'
 export type {
   Block,
   Commit,
   EntryBody,
   EntryStatus,
+  FaultModel,
   Hash,
   NodeId,
   SignedEntry,
@@ -14,6 +16,8 @@ export type {
 export type { KeyRecord } from '../store/idempotency.ts'
 export { MAX_PAGE } from '../store/index.ts'
 export type { EntryQuery, EntryRecord } from '../store/store.ts'
+export { type FoundLedger, type Joining, Lobby, NoLedgerError } from './lobby.ts'
+export { Machine, type MachineEvent } from './machine.ts'
 export {
   DB_FILE,
   type NodeEntry,

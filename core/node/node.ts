@@ -12,6 +12,7 @@ import { Replica, type ReplicaEffect, type ReplicaTimer } from '../consensus/rep
 import type { Step } from '../consensus/types.ts'
 import { Verifier } from '../ledger/crypto.ts'
 import { LIMITS } from '../ledger/limits.ts'
+import { removalRefusal } from '../ledger/quorum.ts'
 import { entryBodyError } from '../ledger/rules.ts'
 import type { LedgerState } from '../ledger/state.ts'
 import type {
@@ -26,15 +27,18 @@ import type {
   SignedEntry,
 } from '../ledger/types.ts'
 import { Net, type Topic } from '../net/host.ts'
+import type { LedgerInfo } from '../net/join.ts'
 import { peerIdFromNodeId } from '../net/keys.ts'
 import { RateLimiter } from '../net/rate-limit.ts'
 import type { KeyRecord } from '../store/idempotency.ts'
+import type { JoinRequest as JoinRequestRecord } from '../store/join-requests.ts'
 import { openVoteLog } from '../store/open-votes.ts'
 import { type EntryQuery, type EntryRecord, Store } from '../store/store.ts'
 import type { VoteLog } from '../store/vote-log.ts'
 import { Activity } from './activity.ts'
 import { batchedDisk, EffectExecutor, type EffectOutlets } from './effects.ts'
 import { type GossipContext, judgeDirect, judgeGossip, topicOf } from './gossip.ts'
+import { JoinDesk } from './joins.ts'
 import { readDisk } from './recovery.ts'
 import { RoundLog } from './rounds.ts'
 import { type NodeSettings, readSettings } from './settings.ts'
@@ -90,6 +94,8 @@ export type NodeEventData =
       readonly proposer: NodeId
     }
   | { readonly type: 'peer'; readonly id: NodeId }
+  /** A machine asked to join, or a request was decided. */
+  | { readonly type: 'join-requests' }
 
 /** A submission the ledger refuses; nothing was stored. */
 export class SubmitError extends Error {}
@@ -134,6 +140,9 @@ export class TallyNode {
   #syncing = false
   #lastRound = { height: 0, round: -1, step: 'idle' as Step }
   readonly #onFatal: (error: Error) => void
+  readonly #joins: JoinDesk
+  /** Members and pending changes as of the last block: a change is acted on once. */
+  #membership: string
 
   private constructor(store: Store, votes: VoteLog, opts: NodeOptions) {
     this.store = store
@@ -173,6 +182,26 @@ export class TallyNode {
     this.#nonce = now * 1_000
     this.#rounds = new RoundLog(now)
     store.keys.prune(now)
+    this.#membership = membershipKey(this.state)
+    this.#joins = new JoinDesk({
+      ledger: this.ledger,
+      genesis: this.genesis,
+      store,
+      members: () => this.state.members().map((m) => m.id),
+      mayHaveLedger: (id) => this.#mayHaveLedger(id),
+      connectedMembers: () => {
+        const connected = new Set(this.#net?.connected() ?? [])
+        return this.state.members().filter((m) => m.id !== this.id && connected.has(m.id)).length
+      },
+      memberAddrs: () => [
+        ...this.addrs(),
+        ...store
+          .peers()
+          .filter((p) => this.#mayHaveLedger(p.id))
+          .flatMap((p) => p.addrs.slice(0, 4)),
+      ],
+      changed: () => this.#emit({ type: 'join-requests' }),
+    })
   }
 
   static async start(opts: NodeOptions): Promise<TallyNode> {
@@ -211,11 +240,14 @@ export class TallyNode {
           // The largest message gossiped is a proposal: its block and a little over.
           maxGossipBytes: LIMITS.blockBytes + 2048,
           validate: (topic, data) => node.#validate(topic, data),
+          isMember: (id) => node.#mayHaveLedger(id),
+          join: (from, addr, request) => node.#joins.answer(from, addr, request),
         },
         {
           onGossip: (topic, data, from) => node.#onGossip(topic, data, from),
           onDirect: (data, from) => node.#onDirect(data, from),
           onPeer: (id, connected) => node.#onPeer(id, connected),
+          onAddrs: (id, addrs) => node.#onAddrs(id, addrs),
         },
       )
     } catch (error) {
@@ -318,6 +350,63 @@ export class TallyNode {
 
   rounds(): RoundsInfo {
     return roundsInfo(this.#viewSource())
+  }
+
+  /** What a machine outside the ledger may learn of it. */
+  ledgerInfo(): LedgerInfo {
+    return this.#joins.info()
+  }
+
+  /** Machines waiting for a member to let them join, oldest first. */
+  joinRequests(): readonly JoinRequestRecord[] {
+    return this.#joins.list()
+  }
+
+  /**
+   * Lets a waiting machine join: an entry that adds it, committed like any other. Its request
+   * stays listed until the addition is committed. SubmitError if no such request is waiting.
+   */
+  approveJoin(id: NodeId): Promise<{ id: Hash; status: EntryStatus }> {
+    const request = this.#joins.get(id)
+    if (request === null) {
+      return Promise.reject(new SubmitError(`no machine ${id.slice(0, 8)} is waiting to join`))
+    }
+    return this.submit({ kind: 'member', action: 'add', member: id, name: request.name })
+  }
+
+  /** Refuses a waiting machine; it is told so and not listed again for a while. */
+  denyJoin(id: NodeId): boolean {
+    return this.#joins.deny(id)
+  }
+
+  /**
+   * Retires a member for good: an entry that removes it. SubmitError, with the reason, when the
+   * ledger would then lack a quorum of the members online now, or it is not a member.
+   */
+  removeMember(id: NodeId): Promise<{ id: Hash; status: EntryStatus }> {
+    const refusal = this.removalRefusal(id)
+    if (refusal !== null) return Promise.reject(new SubmitError(refusal))
+    return this.submit({ kind: 'member', action: 'remove', member: id, name: '' })
+  }
+
+  /**
+   * Why removing the member now would be refused, or null. While another change is on its way
+   * the answer waits for it: judged against today's members, two removals in a row could each
+   * look safe and together leave too few online (the ledger itself holds back the second).
+   */
+  removalRefusal(id: NodeId): string | null {
+    const pending = this.state.pendingMemberChanges()[0]
+    if (pending !== undefined) {
+      const what = pending.action === 'add' ? 'an addition' : 'a removal'
+      return `${what} is under way (from height ${pending.effective}); remove this member once it is in force`
+    }
+    const online = new Set([this.id, ...(this.#net?.connected() ?? [])])
+    return removalRefusal(
+      this.state.members().map((m) => m.id),
+      online,
+      this.genesis.faultModel,
+      id,
+    )
   }
 
   /** Test hook: refuse all traffic with these peers; [] heals. */
@@ -427,6 +516,23 @@ export class TallyNode {
     return this.state.members().some((m) => m.id === id)
   }
 
+  /**
+   * Who may see the ledger over the network: the members, and a machine whose addition is
+   * committed but not yet in force (it fetches the ledger by block sync before it votes). One
+   * whose removal is committed keeps it until the removal is in force: it still votes until then.
+   */
+  #mayHaveLedger(id: NodeId): boolean {
+    if (this.#isMember(id)) return true
+    return this.state.pendingMemberChanges().some((c) => c.member === id && c.action === 'add')
+  }
+
+  /** A member's current addresses, remembered for the next start (members only: bounded). */
+  #onAddrs(id: NodeId, addrs: readonly string[]): void {
+    if (this.#stopped || !this.#mayHaveLedger(id)) return
+    this.#writes.add(() => this.store.rememberPeer(id, addrs, Date.now()), false)
+    this.#writes.flushSoon()
+  }
+
   #onGossip(topic: Topic, data: Uint8Array, from: NodeId): void {
     let message: WireMessage
     try {
@@ -469,13 +575,18 @@ export class TallyNode {
 
   #onPeer(id: NodeId, connected: boolean): void {
     if (connected) {
+      // Nothing of the ledger for a machine outside it, not even our height.
+      if (!this.#mayHaveLedger(id)) {
+        this.#emit({ type: 'peer', id })
+        return
+      }
       this.#lost.delete(id)
       // A quiet ledger sends nothing for seconds (until its heartbeat), and a node that came
       // back behind would wait that long to learn it: ask each peer met for what follows ours.
       this.#net?.send(id, encodeMessage({ type: 'sync-request', from: this.state.height + 1 }))
       const h = this.#net?.health().find((x) => x.id === id)
       // Members only: made-up keys must not push members out of the peer book.
-      if (h !== undefined && h.addrs.length > 0 && this.#isMember(id)) {
+      if (h !== undefined && h.addrs.length > 0) {
         this.#writes.add(() => this.store.rememberPeer(id, h.addrs, Date.now()), false)
         this.#writes.flushSoon()
       }
@@ -547,6 +658,12 @@ export class TallyNode {
       this.#received.delete(o.id)
     }
     this.#emit({ type: 'block', block, hash, round: commit.round })
+    const membership = membershipKey(this.state)
+    if (membership !== this.#membership) {
+      this.#membership = membership
+      this.#joins.membersChanged()
+      this.#net?.membersChanged()
+    }
   }
 
   #send(to: NodeId | null, message: WireMessage): void {
@@ -663,4 +780,11 @@ export class TallyNode {
       .catch(() => {})
       .finally(() => this.#onFatal(e))
   }
+}
+
+/** Who is a member and which changes are pending: changes when membership does. */
+function membershipKey(state: LedgerState): string {
+  const members = state.members().map((m) => m.id)
+  const pending = state.pendingMemberChanges().map((c) => `${c.action}:${c.member}@${c.effective}`)
+  return `${members.join(',')}|${pending.join(',')}`
 }

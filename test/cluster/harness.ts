@@ -17,7 +17,9 @@ import type {
   SubmitResponse,
   TransferRequest,
 } from '../../core/api/types.ts'
+import { DB_FILE } from '../../core/node/node.ts'
 import { createTestnet, type TestnetNode } from '../../core/node/testnet.ts'
+import { Store } from '../../core/store/store.ts'
 
 const BIN = resolve(import.meta.dirname, '../../bin/tally.js')
 
@@ -51,12 +53,15 @@ export function stopNodesOnSignals(): void {
   }
 }
 
+/** The line `tally node` prints on stdout once it serves its API. */
 export interface Ready {
   readonly pid: number
   readonly nodeId: string
   readonly addrs: readonly string[]
   readonly api: string
   readonly token: string
+  /** Null while the machine has no ledger (an empty data folder). */
+  readonly ledger: string | null
 }
 
 export class ApiError extends Error {
@@ -120,6 +125,35 @@ export class Cluster {
       faultModel: o.faultModel ?? 'crash',
       ...(o.settings === undefined ? {} : { settings: o.settings }),
     })
+    const cluster = new Cluster(dir, nodes, o.verbose ?? false, o.nodeFlags ?? [], o.onLog)
+    cluster.#env = o.env ?? {}
+    return cluster
+  }
+
+  /**
+   * Machines with empty data folders (no key, no ledger) on loopback, as on a first run: each
+   * folder holds only its settings (a name, loopback with any free port, no mDNS). `nodes[i].id`
+   * is empty until the node has started and made its key: read it from `ready(i).nodeId`.
+   */
+  static blank(o: Omit<ClusterOptions, 'faultModel'>): Cluster {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-blank-'))
+    const nodes: TestnetNode[] = []
+    for (let i = 0; i < o.nodes; i++) {
+      const nodeDir = join(dir, `node${i}`)
+      const store = Store.open(join(nodeDir, DB_FILE))
+      try {
+        const settings: Record<string, unknown> = {
+          name: `desk${i}`,
+          listen: ['/ip4/127.0.0.1/tcp/0'],
+          mdns: false,
+          ...o.settings,
+        }
+        for (const [k, v] of Object.entries(settings)) store.setSetting(k, v)
+      } finally {
+        store.close()
+      }
+      nodes.push({ dir: nodeDir, id: '', peerAddr: '', apiPort: 0 })
+    }
     const cluster = new Cluster(dir, nodes, o.verbose ?? false, o.nodeFlags ?? [], o.onLog)
     cluster.#env = o.env ?? {}
     return cluster
@@ -272,7 +306,7 @@ export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function until<T>(
   what: string,
-  check: () => Promise<T | undefined>,
+  check: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 20_000,
   everyMs = 100,
 ): Promise<T> {

@@ -1,9 +1,13 @@
 /**
- * A hostile peer in its own process, for test/cluster/rogue.test.ts: it connects to a `tally node`
- * under a fresh key and repeats one attack, a new connection each round, until the victim
- * refuses it (banned) or the rounds run out. Prints one JSON line per event on stdout.
+ * A hostile member in its own process, for test/cluster/rogue.test.ts: it takes the key of a
+ * member from that member's data folder (a machine of the office gone bad, or its key stolen),
+ * connects to a `tally node` under it and repeats one attack, a new connection each round, until
+ * the victim refuses it (banned) or the rounds run out. A member's key, because a node reads
+ * nothing a non-member sends (its streams are cut unread), so only a member reaches the bounds
+ * these attacks test. Prints one JSON line per event on stdout.
  *
- * Usage: node --import tsx rogue-peer.ts <attack> <victim multiaddr with /p2p/> <ledger id> [rounds]
+ * Usage: node --import tsx rogue-peer.ts <attack> <victim multiaddr with /p2p/> <ledger id>
+ *          <member data folder> [rounds]
  * Attacks: direct-trickle, gossip-oversize, sync-flood, muxer-oversize.
  */
 import type { Connection } from '@libp2p/interface'
@@ -18,14 +22,17 @@ import {
   startRogue,
   trickleDirect,
 } from '../unit/net/rogue.ts'
+import { memberSeed } from './member-key.ts'
 
 const MIB = 1024 * 1024
 /** The victim's largest direct frame (the node's maxMessageBytes, two blocks' worth). */
 const LARGEST_FRAME = 32 * MIB
 
-const [attack, victim, ledger, roundsArg] = process.argv.slice(2)
-if (!attack || !victim || !ledger) {
-  throw new Error('usage: rogue-peer.ts <attack> <victim multiaddr> <ledger id> [rounds]')
+const [attack, victim, ledger, memberDir, roundsArg] = process.argv.slice(2)
+if (!attack || !victim || !ledger || !memberDir) {
+  throw new Error(
+    'usage: rogue-peer.ts <attack> <victim multiaddr> <ledger id> <member data folder> [rounds]',
+  )
 }
 const rounds = Number(roundsArg ?? 6)
 const protocol = directProtocol(ledger)
@@ -60,7 +67,7 @@ const ATTACKS: Record<string, Attack> = {
 
 const run = ATTACKS[attack]
 if (run === undefined) throw new Error(`no attack ${attack}`)
-const rogue = await startRogue()
+const rogue = await startRogue(memberSeed(memberDir))
 say('ready', { id: rogue.id })
 
 let refusals = 0

@@ -1,8 +1,12 @@
 /**
- * Hostile peers against a real 3-node testnet on 127.0.0.1. A rogue process (rogue-peer.ts, plain
- * libp2p under a fresh key each time) attacks node0 in four ways; during each, the three nodes
- * keep committing entries submitted to each of them, node0 penalises the rogue for what it did,
- * and node0's resident memory stays within a bound of what it was before the attacks.
+ * A hostile member against a real testnet on 127.0.0.1. The ledger has four members and three of
+ * them run (a crash-fault quorum is three of four, so all three must keep voting); the fourth
+ * machine's key is in the rogue's hands. A node cuts a non-member's streams unread, so only a
+ * member reaches the bounds under test: a rogue process (rogue-peer.ts, plain libp2p under node3's
+ * key) attacks node0 in four ways; during each, the three nodes keep committing entries
+ * submitted to each of them, node0 penalises the rogue for what it did, and node0's resident
+ * memory stays within a bound of what it was before the attacks. What a non-member can do is in
+ * nonmember.test.ts.
  *
  * node0 is restarted before each attack, so that each is measured from a level of its own
  * (memory a process has taken it rarely gives back, and one attack's would hide the next's).
@@ -36,10 +40,17 @@ interface RogueRun {
   kill(): void
 }
 
-async function runRogue(attack: string, victim: string, ledger: string): Promise<RogueRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ROGUE, attack, victim, ledger], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+async function runRogue(
+  attack: string,
+  victim: string,
+  ledger: string,
+  memberDir: string,
+): Promise<RogueRun> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', ROGUE, attack, victim, ledger, memberDir],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
   const events: Record<string, unknown>[] = []
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
   const id = await new Promise<string>((resolveId, reject) => {
@@ -55,10 +66,12 @@ async function runRogue(attack: string, victim: string, ledger: string): Promise
   return { id, events, exited, kill: () => child.kill('SIGKILL') }
 }
 
-describe('hostile peers against a 3-node testnet', { timeout: 600_000 }, () => {
+describe('a hostile member against a testnet of three running nodes', { timeout: 600_000 }, () => {
   const victimLog: string[] = []
+  /** node3 never runs: its key is the rogue's. */
+  const ROGUE_MEMBER = 3
   const c = Cluster.create({
-    nodes: 3,
+    nodes: 4,
     env: { NODE_DEBUG: 'tally-net' },
     onLog: (i, line) => {
       if (i === 0) victimLog.push(line)
@@ -98,7 +111,7 @@ describe('hostile peers against a 3-node testnet', { timeout: 600_000 }, () => {
   }
 
   before(async () => {
-    await c.startAll()
+    await Promise.all([0, 1, 2].map((i) => c.start(i)))
     ledger = (await c.status(0)).ledger
     await commitsThrough(() => false)
   })
@@ -130,11 +143,13 @@ describe('hostile peers against a 3-node testnet', { timeout: 600_000 }, () => {
    * Runs one attack on node0 while entries are submitted to all three; returns the rogue's id,
    * node0's peak resident memory during it, and how many entries committed meanwhile.
    */
-  async function attack(name: string): Promise<{ id: string; peakMiB: number }> {
+  async function attack(name: string): Promise<{ id: string; peakMiB: number; logFrom: number }> {
     const levelMiB = await freshVictim()
     const pid = c.ready(0).pid
     const victim = c.ready(0).addrs.find((a) => a.includes('/ip4/127.0.0.1/'))!
-    const rogue = await runRogue(name, victim, ledger)
+    const logFrom = victimLog.length
+    const rogue = await runRogue(name, victim, ledger, c.nodes[ROGUE_MEMBER]!.dir)
+    assert.equal(rogue.id, c.nodes[ROGUE_MEMBER]!.id, 'the rogue does not hold the member key')
     let peakMiB = 0
     let attacking = true
     const sampler = (async () => {
@@ -172,12 +187,15 @@ describe('hostile peers against a 3-node testnet', { timeout: 600_000 }, () => {
       peakMiB <= levelMiB + RSS_BOUND_MIB,
       `node0 reached ${peakMiB.toFixed(0)} MiB under ${name}, over ${levelMiB.toFixed(0)} + ${RSS_BOUND_MIB}`,
     )
-    return { id: rogue.id, peakMiB }
+    return { id: rogue.id, peakMiB, logFrom }
   }
 
-  /** node0 wrote that it penalised the rogue for `reason`, and that it cut the rogue off. */
-  function assertPenalised(id: string, reason: RegExp): void {
-    const mine = victimLog.filter((l) => l.includes(` ${id.slice(0, 8)}: `))
+  /**
+   * node0 wrote, during this attack, that it penalised the rogue for `reason` and that it cut the
+   * rogue off. Every attack is by the same member key, so earlier attacks' lines do not count.
+   */
+  function assertPenalised({ id, logFrom }: { id: string; logFrom: number }, reason: RegExp): void {
+    const mine = victimLog.slice(logFrom).filter((l) => l.includes(` ${id.slice(0, 8)}: `))
     assert.ok(
       mine.some((l) => /penalise/.test(l) && reason.test(l)),
       `node0 never penalised ${id.slice(0, 8)} for ${reason}:\n${mine.slice(-10).join('\n')}`,
@@ -189,22 +207,24 @@ describe('hostile peers against a 3-node testnet', { timeout: 600_000 }, () => {
   }
 
   it('many direct streams announcing huge frames and trickling them: held to one frame, banned', async () => {
-    const { id } = await attack('direct-trickle')
-    assertPenalised(id, /direct: (frame of \d+ bytes exceeds|more than \d+ bytes of unfinished)/)
+    assertPenalised(
+      await attack('direct-trickle'),
+      /direct: (frame of \d+ bytes exceeds|more than \d+ bytes of unfinished)/,
+    )
   })
 
   it('gossip RPCs far over the message bound: refused at the length prefix, banned', async () => {
-    const { id } = await attack('gossip-oversize')
-    assertPenalised(id, /gossip: an RPC over the bound/)
+    assertPenalised(await attack('gossip-oversize'), /gossip: an RPC over the bound/)
   })
 
   it('a flood of sync requests: cut off past the frame rate, banned', async () => {
-    const { id } = await attack('sync-flood')
-    assertPenalised(id, /direct: over \d+ frames a second/)
+    assertPenalised(await attack('sync-flood'), /direct: over \d+ frames a second/)
   })
 
   it('a yamux frame announcing gigabytes: the connection closes at its header, banned', async () => {
-    const { id } = await attack('muxer-oversize')
-    assertPenalised(id, /yamux: a yamux data frame of \d+ bytes exceeds/)
+    assertPenalised(
+      await attack('muxer-oversize'),
+      /yamux: a yamux data frame of \d+ bytes exceeds/,
+    )
   })
 })

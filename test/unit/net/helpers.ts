@@ -32,6 +32,8 @@ export class Recorder implements NetHandlers {
     this.peers.push({ id, connected, at: Date.now() })
   }
 
+  onAddrs(): void {}
+
   lastPeerEvent(id: string): boolean | undefined {
     return this.peers.findLast((e) => e.id === id)?.connected
   }
@@ -65,6 +67,7 @@ export async function start(
     pingTimeoutMs: 2000,
     maxMessageBytes: 2 * 1024 * 1024,
     validate: () => 'accept',
+    isMember: () => true,
     ...overrides,
   }
   const net = await Net.start(config, rec)

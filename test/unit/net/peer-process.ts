@@ -20,10 +20,12 @@ const net = await Net.start(
     pingTimeoutMs: 2000,
     maxMessageBytes: 1024 * 1024,
     validate: () => 'accept',
+    isMember: () => true,
   },
   {
     onGossip: () => {},
     onDirect: () => {},
+    onAddrs: () => {},
     onPeer: (id, connected) => {
       if (connected) process.stdout.write(`connected ${id}\n`)
     },

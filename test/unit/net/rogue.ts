@@ -13,7 +13,7 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { nodeIdFromPeerId } from '../../../core/net/keys.ts'
+import { nodeIdFromPeerId, privateKeyFromSeed } from '../../../core/net/keys.ts'
 
 export const GOSSIP_PROTOCOLS = ['/meshsub/1.2.0', '/meshsub/1.1.0', '/meshsub/1.0.0']
 const MIB = 1024 * 1024
@@ -26,9 +26,14 @@ export interface Rogue {
   stop(): Promise<void>
 }
 
-export async function startRogue(): Promise<Rogue> {
+/**
+ * A rogue under a fresh key, or under `seed`: a member's key, for attacks that only a member's
+ * streams reach (a node reads nothing from a peer outside its ledger).
+ */
+export async function startRogue(seed?: Uint8Array): Promise<Rogue> {
   const node = await createLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
+    privateKey:
+      seed === undefined ? await generateKeyPair('Ed25519') : await privateKeyFromSeed(seed),
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
