@@ -389,16 +389,28 @@ export class Net {
    * peers, or when the same bytes were published within the last two minutes: gossipsub drops
    * content it has seen). Publishes are serialised, and each waits (up to pingTimeoutMs) while
    * some peer's gossip backlog exceeds a few MiB, so a caller that awaits each publish cannot
-   * build an unbounded queue. Throws RangeError for data over maxGossipBytes.
+   * build an unbounded queue. Throws RangeError for data over `maxPublishBytes`.
    */
   publish(topic: Topic, data: Uint8Array): Promise<number> {
-    const max = gossipBytes(this.#config)
+    const max = this.maxPublishBytes
     if (data.length > max) {
       return Promise.reject(new RangeError(`gossip of ${data.length} bytes exceeds ${max}`))
     }
     const run = this.#publishing.then(() => this.#publishNow(topic, this.#wrap(data)))
     this.#publishing = run.catch(() => undefined)
     return run
+  }
+
+  /**
+   * The largest message `publish` takes: maxGossipBytes, but never more than gossipsub can send.
+   * Gossipsub length-prefixes what it sends with it-length-prefixed's default bound, 4 MiB, and
+   * has no option to raise it: a larger RPC fails inside it, unreported, and reaches nobody.
+   */
+  get maxPublishBytes(): number {
+    return Math.min(
+      gossipBytes(this.#config),
+      GOSSIP_RPC_BYTES - RPC_OVERHEAD_BYTES - ENVELOPE_BYTES,
+    )
   }
 
   /**
@@ -864,6 +876,11 @@ function scoreOf(pubsub: GossipSub, peer: string): number {
 function report(what: string, err: unknown): void {
   console.error(`tally net: ${what}:`, err)
 }
+
+/** Gossipsub's bound on an RPC it sends (it-length-prefixed's MAX_DATA_LENGTH). */
+const GOSSIP_RPC_BYTES = 4 * MIB
+/** The RPC around one published message: topic, protobuf tags and lengths; generously. */
+const RPC_OVERHEAD_BYTES = 16 * 1024
 
 /** Bytes of the publish envelope: a 4-byte salt and a 4-byte sequence number (see #wrap). */
 const ENVELOPE_BYTES = 8

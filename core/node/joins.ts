@@ -8,6 +8,7 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { encodeGenesis } from '../ledger/encoding.ts'
+import { memberNameError } from '../ledger/rules.ts'
 import type { Genesis, Hash, NodeId } from '../ledger/types.ts'
 import type { JoinAnswer, JoinRequest, LedgerInfo } from '../net/join.ts'
 import type { JoinRequest as JoinRequestRecord } from '../store/join-requests.ts'
@@ -53,6 +54,9 @@ export class JoinDesk {
     if (request.ledger !== src.ledger) {
       return { type: 'refused', reason: 'this node holds another ledger' }
     }
+    // A name the ledger would refuse in the entry that adds it is refused now, not at approval.
+    const badName = memberNameError(request.name)
+    if (badName !== null) return { type: 'refused', reason: badName }
     if (src.mayHaveLedger(from)) {
       this.#genesisBase64 ??= Buffer.from(encodeGenesis(src.genesis)).toString('base64')
       return { type: 'approved', genesis: this.#genesisBase64, addrs: src.memberAddrs() }

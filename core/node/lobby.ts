@@ -15,7 +15,7 @@ import { Finder, type Found } from '../net/finder.ts'
 import { MAX_MACHINE_NAME } from '../net/join.ts'
 import { nodeIdFromPeerString } from '../net/keys.ts'
 import type { Store } from '../store/store.ts'
-import { type NodeSettings, readSettings } from './settings.ts'
+import { DEFAULT_SETTINGS, type NodeSettings, readSettings } from './settings.ts'
 
 /** How often the lobby asks what it found, and asks again after its join request. */
 export const LOBBY_POLL_MS = 2000
@@ -88,6 +88,10 @@ export class Lobby {
       seed = generateKeypair().seed
       store.setMeta('node-seed', seed)
     }
+    // The machine's name goes into its join requests and, once a member, into its status: it
+    // is written down once, so the node shows the name the members approved.
+    if (readSettings(store.settings()).name.trim() === '')
+      store.setSetting('name', machineName(DEFAULT_SETTINGS))
     const settings = readSettings(store.settings())
     let lobby: Lobby | null = null
     const finder = await Finder.start(

@@ -679,6 +679,16 @@ export class TallyNode {
     const topic = topicOf(message)
     if (topic === null) return
     if (topic === 'consensus' && this.#sendToMembers(net, bytes)) return
+    if (bytes.length > net.maxPublishBytes) {
+      // Too large for gossipsub (a proposal of a large block): each member connected here gets
+      // it directly; one reachable only through another fetches the block by sync once it is
+      // committed. Entry batches are bounded well below this.
+      const connected = new Set(net.connected())
+      for (const m of this.state.members()) {
+        if (m.id !== this.id && connected.has(m.id)) net.send(m.id, bytes)
+      }
+      return
+    }
     // Net runs publishes one at a time, each waiting while a peer's backlog is over its bound:
     // past a few waiting here, more would only queue in memory. Gossip is best effort, and the
     // relay and re-send timers send again what is still wanted; consensus messages get room

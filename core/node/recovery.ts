@@ -29,7 +29,7 @@ export function readDisk(store: Store, votes: VoteLog, now: number): DiskState {
   const genesisBytes = store.getMeta('genesis')
   if (seed === null || genesisBytes === null) {
     throw new Error(
-      `${store.file} holds no node key or no genesis: create the node with \`tally testnet\` first`,
+      `${store.file} holds no node key or no genesis: start \`tally node\` on an empty folder to create or join a ledger`,
     )
   }
   const entries = store.pendingEntries()

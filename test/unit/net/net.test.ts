@@ -133,6 +133,22 @@ describe('gossip', () => {
     assert.throws(() => a.net.send(b.net.id, new Uint8Array(64 * 1024 + 1)), RangeError)
     await Promise.all([a, b].map((n) => stop(n.net)))
   })
+
+  it('publish takes no more than gossipsub can send (4 MiB an RPC), and exactly that much arrives', async () => {
+    const MIB = 1024 * 1024
+    const limits = { maxMessageBytes: 32 * MIB, maxGossipBytes: 16 * MIB }
+    const b = await start(32, limits)
+    const a = await start(31, { ...limits, peers: b.net.addrs() })
+    await gossipReady([a, b])
+    const max = a.net.maxPublishBytes
+    assert.ok(max < 4 * MIB && max > 3.9 * MIB, `maxPublishBytes ${max}`)
+    // Over it, gossipsub would drop the RPC without a word: publish refuses instead.
+    await assert.rejects(a.net.publish('consensus', new Uint8Array(max + 1)), RangeError)
+    assert.equal(await a.net.publish('consensus', bytes('max/', max)), 1)
+    await until('the largest message arrives', () => b.rec.gossipWith('max/').length === 1, 10_000)
+    assert.equal(b.rec.gossipWith('max/')[0]!.data.length, max)
+    await Promise.all([a, b].map((n) => stop(n.net)))
+  })
 })
 
 describe('direct', () => {
