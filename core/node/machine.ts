@@ -38,10 +38,10 @@ export class Machine {
 
   static async start(opts: NodeOptions): Promise<Machine> {
     const machine = new Machine(opts)
+    // Opened once (opening checks the whole file) and handed on to the lobby or the node.
     const store = Store.open(join(opts.dataDir, DB_FILE))
     if (store.getMeta('genesis') !== null) {
-      store.close()
-      await machine.#startNode()
+      await machine.#startNode(store)
     } else {
       try {
         await machine.#startLobby(store)
@@ -107,10 +107,15 @@ export class Machine {
     // The node takes over the lobby's port: the members that approved this machine, and anyone
     // given its address, knew it there. (A port set in the settings is remembered already.)
     const port = portOf(this.#lobby?.addrs() ?? [])
+    const store = this.#lobbyStore
+    this.#lobbyStore = null
     await this.#stopLobby()
-    if (this.#stopped) return
+    if (this.#stopped || store === null) {
+      store?.close()
+      return
+    }
     try {
-      await this.#startNode(port)
+      await this.#startNode(store, port)
     } catch (error) {
       this.#opts.onFatal?.(error as Error)
     }
@@ -126,19 +131,18 @@ export class Machine {
     this.#lobbyStore = null
   }
 
-  async #startNode(lobbyPort?: string): Promise<void> {
+  /** Starts the node on `store`, which it then owns (and closes if it cannot start). */
+  async #startNode(store: Store, lobbyPort?: string): Promise<void> {
     const given = this.#opts.listen
     const opts: NodeOptions =
       given !== undefined && lobbyPort !== undefined
         ? { ...this.#opts, listen: given.map((a) => a.replace(/\/tcp\/0$/, `/tcp/${lobbyPort}`)) }
         : this.#opts
-    const probe = Store.open(join(opts.dataDir, DB_FILE))
-    const settings = readSettings(probe.settings())
-    const remembered = probe.getSetting(REMEMBERED_LISTEN)
-    probe.close()
+    const settings = readSettings(store.settings())
+    const remembered = store.getSetting(REMEMBERED_LISTEN)
     let node: TallyNode
     try {
-      node = await TallyNode.start(opts)
+      node = await TallyNode.start(opts, store)
     } catch (error) {
       // The port this machine remembered is taken: any free one beats not starting.
       if (!inUse(error) || opts.listen !== undefined || !sameList(remembered, settings.listen)) {

@@ -204,9 +204,14 @@ export class TallyNode {
     })
   }
 
-  static async start(opts: NodeOptions): Promise<TallyNode> {
+  /**
+   * Starts the node on `opts.dataDir`, or on `store` if the caller has it open already (opening
+   * checks the whole file, which is worth doing once). The node owns the store from then on,
+   * and closes it if it cannot start.
+   */
+  static async start(opts: NodeOptions, opened?: Store): Promise<TallyNode> {
     // The database first: its lock is what stops a second node on the same data folder.
-    const store = Store.open(join(opts.dataDir, DB_FILE))
+    const store = opened ?? Store.open(join(opts.dataDir, DB_FILE))
     let votes: VoteLog | null = null
     let node: TallyNode
     try {
