@@ -10,6 +10,7 @@ import {
   type MachineEvent,
   type NodeId,
   NoLedgerError,
+  parseNodeIdInput,
   shortNodeId,
   type TallyNode,
 } from '../node/index.ts'
@@ -140,10 +141,17 @@ export function joinRequestViews(node: TallyNode): JoinRequestView[] {
 /** `POST /api/join-requests/<id>/approve|deny` and `POST /api/members/<id>/remove`. */
 export async function decide(
   node: TallyNode,
-  id: string,
+  given: string,
   action: 'approve' | 'deny' | 'remove',
 ): Promise<[number, unknown]> {
-  if (!HASH.test(id)) throw new RequestError(400, 'a node id is 64 lowercase hex characters')
+  const parsed = parseNodeIdInput(given)
+  if (parsed === null) {
+    throw new RequestError(
+      400,
+      'a node id is 64 hex characters, or its grouped form (8 groups of 7)',
+    )
+  }
+  const id = parsed
   if (action === 'deny') {
     if (!node.denyJoin(id))
       throw new RequestError(404, `no machine ${id.slice(0, 8)} is waiting to join`)
@@ -153,6 +161,8 @@ export async function decide(
     if (node.joinRequests().every((r) => r.id !== id)) {
       throw new RequestError(404, `no machine ${id.slice(0, 8)} is waiting to join`)
     }
+    const refusal = node.approvalRefusal(id)
+    if (refusal !== null) throw new RequestError(409, refusal)
     const r = await node.approveJoin(id)
     const answer: SubmitResponse = { id: r.id, status: r.status }
     return [202, answer]

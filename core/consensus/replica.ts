@@ -31,6 +31,7 @@ import type {
   EntryOutcome,
   Genesis,
   Hash,
+  MemberChange,
   NodeId,
   SignedEntry,
   SignedVote,
@@ -202,6 +203,15 @@ export class Replica {
 
   get pending(): number {
     return this.mempool.size
+  }
+
+  /** Membership changes waiting in the mempool, in their order (the API asks before a change). */
+  waitingMemberChanges(): MemberChange[] {
+    const out: MemberChange[] = []
+    for (const e of this.mempool.values()) {
+      if (e.entry.body.kind === 'member') out.push(e.entry.body)
+    }
+    return out
   }
 
   /** Boots the node: consensus starts at the next height, and waiting entries go out again. */

@@ -101,3 +101,22 @@ export function removalRefusal(
   if (after.online >= after.quorum) return null
   return `removing ${who} would leave ${after.online} of ${rest.length} members online, but the ledger would need ${after.quorum} online to commit; bring members back online first`
 }
+
+/**
+ * Why adding `added` would stall the ledger, or null. An addition raises the member count, and
+ * with it perhaps the quorum: the members online together with the newcomer (which must fetch
+ * the ledger and vote) must reach it. `online` should count the newcomer only if it is there.
+ */
+export function additionRefusal(
+  members: readonly NodeId[],
+  online: ReadonlySet<NodeId>,
+  faultModel: FaultModel,
+  added: NodeId,
+): string | null {
+  const who = `machine ${shortId(added)}`
+  if (members.includes(added)) return `${who} is a member already`
+  const after = [...new Set(members), added]
+  const status = quorumStatus(after, online, faultModel)
+  if (status.online >= status.quorum) return null
+  return `adding ${who} would make ${after.length} members with ${status.online} online, but the ledger would need ${status.quorum} online to commit; bring members back online first`
+}

@@ -2,7 +2,9 @@
  * LAN discovery shared by a member's node and a machine looking for a ledger: the mDNS service
  * tag and what an address announced on a LAN may be.
  */
-import type { Libp2p } from '@libp2p/interface'
+import './polyfill.ts'
+import { type Libp2p, type PeerDiscovery, peerDiscoverySymbol } from '@libp2p/interface'
+import { mdns } from '@libp2p/mdns'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
@@ -38,4 +40,21 @@ export function listenAddrs(node: Libp2p): string[] {
     .getMultiaddrs()
     .map(String)
     .map((a) => (a.endsWith(suffix) ? a : `${a}${suffix}`))
+}
+
+/**
+ * mDNS under Tally's tag, kept from libp2p's own discovery wiring. libp2p merges every peer a
+ * discovery service reports into its peer store, which expires entries only hours later, so
+ * forged mDNS answers with fresh ids would grow every node's memory without bound. Without the
+ * discovery symbol libp2p never listens; the node listens to the service's `peer` events itself
+ * and keeps only what it uses (members to dial, nodes to ask, both bounded).
+ */
+export function tallyMdns(): (components: Parameters<ReturnType<typeof mdns>>[0]) => PeerDiscovery {
+  const factory = mdns({ serviceTag: MDNS_SERVICE_TAG, interval: MDNS_INTERVAL_MS })
+  return (components) => {
+    const service = factory(components)
+    // A class field of the service, so an own, deletable property.
+    delete (service as unknown as Record<symbol, unknown>)[peerDiscoverySymbol]
+    return service
+  }
 }

@@ -7,19 +7,12 @@ import './polyfill.ts'
 import { noise } from '@chainsafe/libp2p-noise'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PeerDiscovery, PeerId, PeerInfo } from '@libp2p/interface'
-import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { NodeId } from '../ledger/types.ts'
-import {
-  isLoopback,
-  listenAddrs,
-  MDNS_INTERVAL_MS,
-  MDNS_SERVICE_TAG,
-  withoutLoopback,
-} from './discovery.ts'
+import { isLoopback, listenAddrs, tallyMdns, withoutLoopback } from './discovery.ts'
 import { askJoin, type JoinAnswer, type JoinRequest } from './join.ts'
 import { nodeIdFromPeerId, privateKeyFromSeed } from './keys.ts'
 import { boundedYamux } from './muxer.ts'
@@ -69,9 +62,7 @@ export class Finder {
       services: {
         identify: identify(),
         ping: ping(),
-        ...(config.mdns
-          ? { mdns: mdns({ serviceTag: MDNS_SERVICE_TAG, interval: MDNS_INTERVAL_MS }) }
-          : {}),
+        ...(config.mdns ? { mdns: tallyMdns() } : {}),
       },
     })
     const finder = new Finder(node)

@@ -20,7 +20,6 @@ import type {
   Stream,
   StreamCloseEvent,
 } from '@libp2p/interface'
-import { mdns } from '@libp2p/mdns'
 import type { Ping } from '@libp2p/ping'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
@@ -29,13 +28,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { NodeId } from '../ledger/types.ts'
 import { Direct } from './direct.ts'
-import {
-  isLoopback,
-  listenAddrs,
-  MDNS_INTERVAL_MS,
-  MDNS_SERVICE_TAG,
-  withoutLoopback,
-} from './discovery.ts'
+import { isLoopback, listenAddrs, tallyMdns, withoutLoopback } from './discovery.ts'
 import { FRAME_HEADER_BYTES } from './frames.ts'
 import type { Topic } from './gossip.ts'
 import {
@@ -107,7 +100,7 @@ export interface NetHandlers {
   onDirect(data: Uint8Array, from: NodeId): void
   /** First connection to the peer opened / last one closed. */
   onPeer(id: NodeId, connected: boolean): void
-  /** A member told where it listens (identify) or was seen there (mDNS); newest first. */
+  /** A member told where it listens (identify, over its authenticated connection); newest first. */
   onAddrs(id: NodeId, addrs: readonly string[]): void
 }
 
@@ -260,7 +253,7 @@ export class Net {
         ),
         ...(config.mdns
           ? {
-              mdns: mdns({ serviceTag: MDNS_SERVICE_TAG, interval: MDNS_INTERVAL_MS }),
+              mdns: tallyMdns(),
             }
           : {}),
       },
@@ -707,14 +700,15 @@ export class Net {
   }
 
   /**
-   * A member found on the LAN is where it is now: its address goes first. Only members are
-   * dialled (a machine without a ledger dials us to ask), and only by the smaller id, so a pair
-   * that finds each other gets one connection, not two.
+   * A member found on the LAN is dialled where mDNS says it is. Only members are dialled (a
+   * machine without a ledger dials us to ask), and only by the smaller id, so a pair that finds
+   * each other gets one connection, not two.
    */
   #onDiscovered(info: PeerInfo): void {
     const id = nodeIdFromPeerId(info.id)
     if (id === null || id === this.id || this.#stopped || !this.#config.isMember(id)) return
-    this.#learnAddrs(id, info.multiaddrs)
+    // Only dialled, never remembered: anyone on the LAN can announce addresses under a member's
+    // id. What the member itself says once connected (identify) is what is kept.
     if (this.id > id || this.#isConnected(id)) return
     if (blockedFor(this.#state, id, info.id.toString()) > 0) return
     this.#node.peerStore

@@ -31,7 +31,13 @@ export function topicOf(message: WireMessage): Topic | null {
 export interface GossipContext {
   readonly ledger: Hash
   readonly verifier: Verifier
+  /** A member at this node's height: who may author entries, propose and vote. */
   isMember(id: NodeId): boolean
+  /**
+   * Who may fetch blocks from this node: a member, but also a machine whose addition is
+   * committed and not yet in force (it must catch up before it can vote).
+   */
+  maySync(id: NodeId): boolean
 }
 
 export type Judged =
@@ -130,7 +136,7 @@ export function judgeDirect(
     case 'vote':
       return judgeMessage(ctx, 'consensus', message)
     case 'sync-request':
-      if (!ctx.isMember(from)) return { verdict: 'ignore', reason: 'block sync is for members' }
+      if (!ctx.maySync(from)) return { verdict: 'ignore', reason: 'block sync is for members' }
       if (!mayServe(from)) return { verdict: 'ignore', reason: 'over its block sync rate' }
       return { verdict: 'accept', message }
     case 'sync-response':

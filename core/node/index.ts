@@ -2,7 +2,7 @@
  * What the layers above (the API and the command) may use of the node. The ledger and store
  * types they need come through here, so they depend on the node alone, as the design's table says.
  */
-export { shortNodeId } from '../ledger/node-id.ts'
+export { parseNodeIdInput, shortNodeId } from '../ledger/node-id.ts'
 export type {
   Block,
   Commit,

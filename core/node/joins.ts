@@ -10,7 +10,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { encodeGenesis } from '../ledger/encoding.ts'
 import { memberNameError } from '../ledger/rules.ts'
 import type { Genesis, Hash, NodeId } from '../ledger/types.ts'
-import type { JoinAnswer, JoinRequest, LedgerInfo } from '../net/join.ts'
+import { type JoinAnswer, type JoinRequest, type LedgerInfo, MAX_JOIN_ADDRS } from '../net/join.ts'
 import type { JoinRequest as JoinRequestRecord } from '../store/join-requests.ts'
 import type { Store } from '../store/store.ts'
 
@@ -59,7 +59,11 @@ export class JoinDesk {
     if (badName !== null) return { type: 'refused', reason: badName }
     if (src.mayHaveLedger(from)) {
       this.#genesisBase64 ??= Buffer.from(encodeGenesis(src.genesis)).toString('base64')
-      return { type: 'approved', genesis: this.#genesisBase64, addrs: src.memberAddrs() }
+      return {
+        type: 'approved',
+        genesis: this.#genesisBase64,
+        addrs: src.memberAddrs().slice(0, MAX_JOIN_ADDRS),
+      }
     }
     const now = Date.now()
     const outcome = src.store.joins.request(

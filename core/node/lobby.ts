@@ -274,7 +274,9 @@ export class Lobby {
   #poll(): void {
     if (this.#stopped) return
     this.#timer = setTimeout(() => {
-      void this.#round().finally(() => this.#poll())
+      this.#round()
+        .catch((error: unknown) => console.error('tally: the lobby failed to ask around:', error))
+        .finally(() => this.#poll())
     }, LOBBY_POLL_MS)
     this.#timer.unref()
   }
@@ -291,7 +293,9 @@ export class Lobby {
       }
       // The nodes of the ledger being joined are asked about the request instead, and their
       // answer tells as much: a node's questions are rate-limited, and every one counts.
-      if (joining !== null && c.ledger?.ledger === joining.ledger) continue
+      if (joining !== null && joining.status !== 'denied' && c.ledger?.ledger === joining.ledger) {
+        continue
+      }
       asks.push(this.#hello(c))
     }
     await Promise.all(asks)
@@ -312,29 +316,36 @@ export class Lobby {
   async #askToJoin(): Promise<void> {
     const joining = this.#joining
     if (joining === null || this.#stopped) return
-    // Each node once: the addresses given by hand, then the nodes found answering for the ledger.
-    const targets = new Map<string, readonly string[]>()
-    for (const addrs of [joining.addrs, ...this.#nodesOf(joining.ledger).map((c) => c.addrs)]) {
-      const key = idOf(addrs) ?? addrs[0]
-      if (key !== undefined && !targets.has(key)) targets.set(key, addrs)
+    // Each node once, with all of its addresses: the ones given by hand or found when the
+    // request began, then those of the nodes found answering for the ledger since.
+    const targets = new Map<string, string[]>()
+    for (const addr of [
+      ...joining.addrs,
+      ...this.#nodesOf(joining.ledger).flatMap((c) => c.addrs),
+    ]) {
+      const key = idOf([addr]) ?? addr
+      const list = targets.get(key) ?? []
+      if (!list.includes(addr)) list.push(addr)
+      targets.set(key, list)
     }
     let status: JoinStatus = 'asking'
     let reason: string | null = 'no node of the ledger answered yet'
     let rank = 0
-    for (const addrs of targets.values()) {
-      let asked: Awaited<ReturnType<Finder['ask']>>
-      try {
-        asked = await this.#finder.ask(addrs, {
-          type: 'join',
-          ledger: joining.ledger,
-          name: this.name,
-        })
-      } catch {
-        continue
+    // All at once: a node that is off costs a dial timeout, which the others need not wait for.
+    const request = { type: 'join', ledger: joining.ledger, name: this.name } as const
+    const asked = await Promise.allSettled(
+      [...targets.values()].map((addrs) => this.#finder.ask(addrs, request)),
+    )
+    for (const result of asked) {
+      if (result.status === 'rejected') continue
+      const { from, addr, answer: a } = result.value
+      // An answer about the request is a sign of life too: the ledger stays in the list.
+      const candidate = this.#candidates.get(from)
+      if (candidate?.ledger?.ledger === joining.ledger) {
+        candidate.ledger = { ...candidate.ledger, seenAt: Date.now() }
       }
-      const a = asked.answer
       if (a.type === 'approved') {
-        this.#approved(joining, a.genesis, a.addrs, asked.addr)
+        this.#approved(joining, a.genesis, a.addrs, addr)
         return
       }
       // Several nodes may answer differently (one has not seen the decision yet): the most
@@ -366,6 +377,8 @@ export class Lobby {
     }
     // The genesis names the ledger: a node cannot hand over another one under its name.
     if (ledgerId(genesis) !== joining.ledger) return
+    // The user may have created a ledger meanwhile, or the machine is stopping.
+    if (this.#stopped || this.#store.getMeta('genesis') !== null) return
     const now = Date.now()
     this.#store.transaction(() => {
       this.#store.setMeta('genesis', bytes)
@@ -391,11 +404,30 @@ export function machineName(settings: NodeSettings): string {
 function readJoining(store: Store): Joining | null {
   const bytes = store.getMeta(JOINING_META)
   if (bytes === null) return null
+  let v: Partial<Record<keyof Joining, unknown>>
   try {
-    const v = JSON.parse(new TextDecoder().decode(bytes)) as Joining
-    return { ...v, status: v.status === 'denied' ? 'denied' : 'asking' }
+    v = JSON.parse(new TextDecoder().decode(bytes)) as typeof v
   } catch {
     return null
+  }
+  // Written by this code, but read as anything: a damaged record is dropped, not trusted.
+  const { ledger, ledgerName, since, addrs, status } = v
+  if (
+    typeof ledger !== 'string' ||
+    typeof ledgerName !== 'string' ||
+    typeof since !== 'number' ||
+    !Array.isArray(addrs) ||
+    !addrs.every((a): a is string => typeof a === 'string')
+  ) {
+    return null
+  }
+  return {
+    ledger,
+    ledgerName,
+    since,
+    addrs: addrs.slice(0, 16),
+    status: status === 'denied' ? 'denied' : 'asking',
+    reason: null,
   }
 }
 

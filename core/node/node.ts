@@ -12,7 +12,8 @@ import { Replica, type ReplicaEffect, type ReplicaTimer } from '../consensus/rep
 import type { Step } from '../consensus/types.ts'
 import { Verifier } from '../ledger/crypto.ts'
 import { LIMITS } from '../ledger/limits.ts'
-import { removalRefusal } from '../ledger/quorum.ts'
+import { shortNodeId } from '../ledger/node-id.ts'
+import { additionRefusal, removalRefusal } from '../ledger/quorum.ts'
 import { entryBodyError } from '../ledger/rules.ts'
 import type { LedgerState } from '../ledger/state.ts'
 import type {
@@ -59,6 +60,11 @@ export const DB_FILE = 'tally.db'
 const MIB = 1024 * 1024
 /** Charged up front for a sync request; the answer's size is charged once it is made. */
 const SYNC_REQUEST_COST = 64 * 1024
+/**
+ * A waiting machine asks every 2 s (core/node/lobby.ts); one silent for longer than this is
+ * probably gone, and approving it would raise the quorum for a voter that never comes.
+ */
+const STILL_ASKING_MS = 15_000
 /** Gossip publishes handed to the network and not yet done. */
 const MAX_PUBLISHING = 16
 
@@ -141,8 +147,17 @@ export class TallyNode {
   #lastRound = { height: 0, round: -1, step: 'idle' as Step }
   readonly #onFatal: (error: Error) => void
   readonly #joins: JoinDesk
+  /**
+   * Members remembered on disk (met, or named by the approval that let this machine in). A node
+   * that is behind knows only the members of its own height: one added since, met before or named
+   * by its approval, must still be let in, or a machine that just joined could fetch the ledger
+   * only from members as old as its genesis. A member whose removal is in force is forgotten.
+   */
+  readonly #knownMembers = new Set<NodeId>()
   /** Members and pending changes as of the last block: a change is acted on once. */
   #membership: string
+  /** Who may have the ledger as of the last block (members and additions committed). */
+  #ledgerMembers: ReadonlySet<NodeId>
 
   private constructor(store: Store, votes: VoteLog, opts: NodeOptions) {
     this.store = store
@@ -183,6 +198,8 @@ export class TallyNode {
     this.#rounds = new RoundLog(now)
     store.keys.prune(now)
     this.#membership = membershipKey(this.state)
+    this.#ledgerMembers = ledgerMembers(this.state)
+    for (const p of store.peers()) this.#knownMembers.add(p.id)
     this.#joins = new JoinDesk({
       ledger: this.ledger,
       genesis: this.genesis,
@@ -245,7 +262,7 @@ export class TallyNode {
           // The largest message gossiped is a proposal: its block and a little over.
           maxGossipBytes: LIMITS.blockBytes + 2048,
           validate: (topic, data) => node.#validate(topic, data),
-          isMember: (id) => node.#mayHaveLedger(id),
+          isMember: (id) => node.#letIn(id),
           join: (from, addr, request) => node.#joins.answer(from, addr, request),
         },
         {
@@ -376,7 +393,35 @@ export class TallyNode {
     if (request === null) {
       return Promise.reject(new SubmitError(`no machine ${id.slice(0, 8)} is waiting to join`))
     }
+    const refusal = this.approvalRefusal(id)
+    if (refusal !== null) return Promise.reject(new SubmitError(refusal))
     return this.submit({ kind: 'member', action: 'add', member: id, name: request.name })
+  }
+
+  /**
+   * Why approving the waiting machine now would be refused, or null. An addition raises the
+   * quorum, and nothing commits again until enough members vote: the machine must be asking
+   * now (a request left by a machine since gone would stop a small ledger for good), and the
+   * members online with it must reach the new quorum.
+   */
+  approvalRefusal(id: NodeId): string | null {
+    const request = this.#joins.get(id)
+    if (request === null) return `no machine ${id.slice(0, 8)} is waiting to join`
+    const silent = Date.now() - request.lastAt
+    if (silent > STILL_ASKING_MS) {
+      return `machine ${shortNodeId(id)} has not asked for ${Math.round(silent / 1000)} s and may be gone: start it and let it ask again, then approve`
+    }
+    const waiting = this.#replica.waitingMemberChanges()
+    if (waiting.some((c) => c.member === id) || this.#mayHaveLedger(id)) {
+      return `machine ${shortNodeId(id)} is being added already`
+    }
+    const online = new Set([this.id, id, ...(this.#net?.connected() ?? [])])
+    return additionRefusal(
+      this.state.members().map((m) => m.id),
+      online,
+      this.genesis.faultModel,
+      id,
+    )
   }
 
   /** Refuses a waiting machine; it is told so and not listed again for a while. */
@@ -404,6 +449,9 @@ export class TallyNode {
     if (pending !== undefined) {
       const what = pending.action === 'add' ? 'an addition' : 'a removal'
       return `${what} is under way (from height ${pending.effective}); remove this member once it is in force`
+    }
+    if (this.#replica.waitingMemberChanges().length > 0) {
+      return 'another membership change waits for a block; remove this member once it is in force'
     }
     const online = new Set([this.id, ...(this.#net?.connected() ?? [])])
     return removalRefusal(
@@ -514,6 +562,7 @@ export class TallyNode {
       ledger: this.ledger,
       verifier: this.#verifier,
       isMember: (id) => this.#isMember(id),
+      maySync: (id) => this.#letIn(id),
     }
   }
 
@@ -527,14 +576,41 @@ export class TallyNode {
    * whose removal is committed keeps it until the removal is in force: it still votes until then.
    */
   #mayHaveLedger(id: NodeId): boolean {
-    if (this.#isMember(id)) return true
-    return this.state.pendingMemberChanges().some((c) => c.member === id && c.action === 'add')
+    return this.#ledgerMembers.has(id)
+  }
+
+  /**
+   * Who the network lets in: who may have the ledger at this node's height, and the members it
+   * remembers (one added at a height this node has not reached yet; see #knownMembers).
+   */
+  #letIn(id: NodeId): boolean {
+    return this.#mayHaveLedger(id) || this.#knownMembers.has(id)
   }
 
   /** A member's current addresses, remembered for the next start (members only: bounded). */
   #onAddrs(id: NodeId, addrs: readonly string[]): void {
     if (this.#stopped || !this.#mayHaveLedger(id)) return
+    this.#remember(id, addrs)
+  }
+
+  #remember(id: NodeId, addrs: readonly string[]): void {
+    this.#knownMembers.add(id)
     this.#writes.add(() => this.store.rememberPeer(id, addrs, Date.now()), false)
+    this.#writes.flushSoon()
+  }
+
+  /**
+   * Members whose removal is now in force are no longer remembered, let in or redialled. Only
+   * those that were members here before: one this node remembers but has not seen added yet
+   * (it is behind) is not removed, only unknown so far.
+   */
+  #forgetRemoved(before: ReadonlySet<NodeId>): void {
+    for (const id of before) {
+      if (this.#mayHaveLedger(id)) continue
+      this.#knownMembers.delete(id)
+      // Durable: a removed member forgotten only in memory would be let in again after a crash.
+      this.#writes.add(() => this.store.forgetPeer(id), true)
+    }
     this.#writes.flushSoon()
   }
 
@@ -581,7 +657,7 @@ export class TallyNode {
   #onPeer(id: NodeId, connected: boolean): void {
     if (connected) {
       // Nothing of the ledger for a machine outside it, not even our height.
-      if (!this.#mayHaveLedger(id)) {
+      if (!this.#letIn(id)) {
         this.#emit({ type: 'peer', id })
         return
       }
@@ -591,10 +667,7 @@ export class TallyNode {
       this.#net?.send(id, encodeMessage({ type: 'sync-request', from: this.state.height + 1 }))
       const h = this.#net?.health().find((x) => x.id === id)
       // Members only: made-up keys must not push members out of the peer book.
-      if (h !== undefined && h.addrs.length > 0) {
-        this.#writes.add(() => this.store.rememberPeer(id, h.addrs, Date.now()), false)
-        this.#writes.flushSoon()
-      }
+      if (h !== undefined && h.addrs.length > 0) this.#remember(id, h.addrs)
     } else {
       if (this.#isMember(id)) this.#lost.add(id)
       this.#drive(() => this.#replica.peerLost(id, Date.now()))
@@ -665,7 +738,10 @@ export class TallyNode {
     this.#emit({ type: 'block', block, hash, round: commit.round })
     const membership = membershipKey(this.state)
     if (membership !== this.#membership) {
+      const before = this.#ledgerMembers
       this.#membership = membership
+      this.#ledgerMembers = ledgerMembers(this.state)
+      this.#forgetRemoved(before)
       this.#joins.membersChanged()
       this.#net?.membersChanged()
     }
@@ -802,4 +878,11 @@ function membershipKey(state: LedgerState): string {
   const members = state.members().map((m) => m.id)
   const pending = state.pendingMemberChanges().map((c) => `${c.action}:${c.member}@${c.effective}`)
   return `${members.join(',')}|${pending.join(',')}`
+}
+
+/** Members, and those whose addition is committed: who may have the ledger. */
+function ledgerMembers(state: LedgerState): ReadonlySet<NodeId> {
+  const ids = new Set(state.members().map((m) => m.id))
+  for (const c of state.pendingMemberChanges()) if (c.action === 'add') ids.add(c.member)
+  return ids
 }

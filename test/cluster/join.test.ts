@@ -21,6 +21,8 @@ describe('joining a ledger from an empty data folder', { timeout: 240_000 }, () 
   const requests = async (i: number) =>
     (await c.call<{ requests: JoinRequestView[] }>(i, 'GET', '/api/join-requests')).requests
   let n = 0
+  /** Where node1 listened before it was stopped. */
+  let addr1 = ''
   const transfer = (i: number) =>
     c.submit(i, { from: '@bank', to: `desk${i}`, asset: 'EUR', amount: ++n, memo: `join ${n}` })
   const committedEverywhere = (nodes: readonly number[], id: string) =>
@@ -33,8 +35,8 @@ describe('joining a ledger from an empty data folder', { timeout: 240_000 }, () 
     })
 
   before(async () => {
-    c = Cluster.blank({ nodes: 3 })
-    await c.startAll()
+    c = Cluster.blank({ nodes: 5 })
+    await Promise.all([0, 1, 2].map((i) => c.start(i)))
   })
   after(async () => {
     await c?.destroy()
@@ -121,6 +123,7 @@ describe('joining a ledger from an empty data folder', { timeout: 240_000 }, () 
 
   it('a removal that would leave too few members online is refused with the reason', async () => {
     const s0 = await setup(0)
+    addr1 = c.ready(1).addrs[0]!
     await c.kill(1, 'SIGTERM')
     await until('node0 sees node1 gone', async () => {
       const st: StatusView = await c.status(0)
@@ -140,10 +143,63 @@ describe('joining a ledger from an empty data folder', { timeout: 240_000 }, () 
     await c.kill(0, 'SIGTERM')
     await Promise.all([c.start(0), c.start(1)])
     assert.equal(c.ready(0).addrs[0], before0, 'node0 listens where it did')
+    assert.equal(c.ready(1).addrs[0], addr1, 'node1 listens where it did')
     await until('both members online again', async () =>
       (await c.status(0)).online === 2 ? true : undefined,
     )
     const r = await transfer(0)
     await committedEverywhere([0, 1], r.id)
+  })
+
+  it('a machine joins through a member added after the genesis while the genesis member is down, and fetches the ledger from the others', async () => {
+    await c.kill(2)
+    await c.start(3)
+    const id3 = (await setup(3)).machine.nodeId
+    await c.call(3, 'POST', '/api/join', { addr: (await setup(0)).machine.addrs[0] })
+    await until('node0 lists node3', async () =>
+      (await requests(0)).some((r) => r.id === id3) ? true : undefined,
+    )
+    await c.call(0, 'POST', `/api/join-requests/${id3}/approve`)
+    await until('three members, in force', async () =>
+      (await c.status(0)).members === 3 && (await setup(3)).state === 'member' ? true : undefined,
+    )
+    // node4 knows only the genesis, whose one member is now down: it must fetch every block
+    // from node1 and node3, which its own height does not know as members yet.
+    await c.kill(0, 'SIGTERM')
+    await c.start(4)
+    const id4 = (await setup(4)).machine.nodeId
+    await c.call(4, 'POST', '/api/join', { addr: (await setup(1)).machine.addrs[0] })
+    await until('node1 lists node4', async () =>
+      (await requests(1)).some((r) => r.id === id4) ? true : undefined,
+    )
+    await c.call(1, 'POST', `/api/join-requests/${id4}/approve`)
+    await until('node4 holds the ledger as far as node1', async () => {
+      if ((await setup(4)).state !== 'member') return undefined
+      const [a, b] = await Promise.all([c.status(1), c.status(4)])
+      return b.members === 4 && b.height >= a.height - 1 ? true : undefined
+    })
+    // With four members and node0 down, nothing commits without node4's vote.
+    const r = await transfer(4)
+    await committedEverywhere([1, 3, 4], r.id)
+  })
+
+  it('a removed member is forgotten: after the others restart it gets nothing of the ledger', async () => {
+    const id4 = (await setup(4)).machine.nodeId
+    const removal = await c.call<SubmitResponse>(1, 'POST', `/api/members/${id4}/remove`)
+    await committedEverywhere([1, 3], removal.id)
+    await until('the removal is in force', async () =>
+      (await c.status(1)).members === 3 ? true : undefined,
+    )
+    // node4 keeps running and keeps dialling them: it must learn nothing more.
+    await Promise.all([c.kill(1, 'SIGTERM'), c.kill(3, 'SIGTERM')])
+    await Promise.all([c.start(1), c.start(3)])
+    const r = await transfer(1)
+    await committedEverywhere([1, 3], r.id)
+    const height = (await c.entry(1, r.id)).height!
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    const at4 = await c.status(4)
+    assert.ok(at4.height < height, `node4 reached height ${at4.height}, the entry is at ${height}`)
+    const p4 = (await c.peers(1)).peers.find((p) => p.id === id4)
+    assert.ok(p4 === undefined || !p4.member, 'node1 still counts node4 as a member')
   })
 })

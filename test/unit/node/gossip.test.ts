@@ -20,12 +20,15 @@ const state = LedgerState.fromGenesis(genesis)
 /** Not a member here; elsewhere it may be one already (added at a height this node lacks). */
 const newcomer = keypair(100)
 const block = new Chain(genesis, members).next().block
+/** Approved, its addition committed and not yet in force: it may fetch blocks, not vote. */
+const joining = keypair(101)
 
 function context(): GossipContext & { verifier: Verifier } {
   return {
     ledger: state.ledger,
     verifier: new Verifier(),
     isMember: (id) => members.some((m) => m.id === id),
+    maySync: (id) => members.some((m) => m.id === id) || id === joining.id,
   }
 }
 
@@ -104,6 +107,8 @@ test('direct: block sync is served to members within their rate only, refused wi
   const always = () => true
   assert.equal(judgeDirect(ctx, request, members[1]!.id, always).verdict, 'accept')
   assert.equal(judgeDirect(ctx, request, newcomer.id, always).verdict, 'ignore')
+  assert.equal(judgeDirect(ctx, request, joining.id, always).verdict, 'accept')
+  assert.equal(judge(ctx, 'consensus', vote(joining)).verdict, 'ignore', 'it may not vote yet')
   assert.equal(judgeDirect(ctx, request, members[1]!.id, () => false).verdict, 'ignore')
 })
 
