@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { FaultModel } from '../../../core/ledger/index.ts'
 import {
+  additionRefusal,
   exceeds,
   faultsTolerated,
   quorumStatus,
@@ -145,4 +146,23 @@ test('removalRefusal refuses the last member and a non-member', () => {
       'cannot remove the last member',
     )
   }
+})
+
+test("additionRefusal: the members online with the newcomer must reach the larger set's quorum", () => {
+  // One member alone: adding a second makes the quorum 2 of 2, so the newcomer must be there.
+  assert.equal(additionRefusal(['m0'], new Set(['m0', 'new']), 'crash', 'new'), null)
+  assert.match(
+    additionRefusal(['m0'], new Set(['m0']), 'crash', 'new') ?? '',
+    /would make 2 members with 1 online, but the ledger would need 2 online/,
+  )
+  // Three members, one unplugged: four need 3, which the newcomer makes.
+  assert.equal(additionRefusal(ids(3), new Set(['m0', 'm1', 'new']), 'crash', 'new'), null)
+  assert.notEqual(additionRefusal(ids(3), new Set(['m0', 'new']), 'crash', 'new'), null)
+  // Byzantine: a fifth member makes the quorum 4 of 5.
+  assert.equal(
+    additionRefusal(ids(4), new Set(['m0', 'm1', 'm2', 'new']), 'byzantine', 'new'),
+    null,
+  )
+  assert.notEqual(additionRefusal(ids(4), new Set(['m0', 'm1', 'new']), 'byzantine', 'new'), null)
+  assert.match(additionRefusal(ids(2), new Set(ids(2)), 'crash', 'm1') ?? '', /is a member already/)
 })
