@@ -7,6 +7,7 @@ import './polyfill.ts'
 import { noise } from '@chainsafe/libp2p-noise'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PeerDiscovery, PeerId, PeerInfo } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
@@ -98,16 +99,30 @@ export class Finder {
     addrs: readonly string[],
     request: JoinRequest,
   ): Promise<{ from: NodeId; addr: string; answer: JoinAnswer }> {
-    const connection = await this.#node.dial(
-      addrs.map((a) => multiaddr(a)),
-      { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) },
-    )
-    const from = nodeIdFromPeerId(connection.remotePeer)
-    if (from === null) throw new Error('not a Tally node')
-    const answer = await askJoin(connection, request, ASK_TIMEOUT_MS)
-    const suffix = `/p2p/${connection.remotePeer.toString()}`
-    const remote = connection.remoteAddr.toString()
-    return { from, addr: remote.endsWith(suffix) ? remote : `${remote}${suffix}`, answer }
+    const targets = addrs.map((a) => multiaddr(a))
+    const named = targets.map((t) => t.getComponents().find((c) => c.name === 'p2p')?.value)[0]
+    let peer: PeerId | null = named === undefined ? null : peerIdFromString(named)
+    try {
+      const connection = await this.#node.dial(targets, {
+        signal: AbortSignal.timeout(DIAL_TIMEOUT_MS),
+      })
+      peer = connection.remotePeer
+      const from = nodeIdFromPeerId(peer)
+      if (from === null) throw new Error('not a Tally node')
+      const answer = await askJoin(connection, request, ASK_TIMEOUT_MS)
+      const suffix = `/p2p/${peer.toString()}`
+      const remote = connection.remoteAddr.toString()
+      return { from, addr: remote.endsWith(suffix) ? remote : `${remote}${suffix}`, answer }
+    } finally {
+      // An ask leaves nothing behind: the connection goes (a member keeps few for machines
+      // outside its ledger, and an idle one would hold a slot), and so does what libp2p wrote
+      // about the peer (addresses, the last dial's outcome, kept for hours): ids announced on
+      // the LAN by anyone must not grow this machine's memory.
+      if (peer !== null) {
+        await this.#node.hangUp(peer).catch(() => {})
+        await this.#node.peerStore.delete(peer).catch(() => {})
+      }
+    }
   }
 
   async stop(): Promise<void> {

@@ -774,6 +774,8 @@ export class Net {
    */
   membersChanged(): void {
     if (this.#stopped) return
+    // A member retired while disconnected (the usual way) is in no connection, only here.
+    for (const id of this.#redial.ids()) if (!this.#config.isMember(id)) this.#redial.forget(id)
     for (const peer of this.#node.getPeers()) {
       const id = nodeIdFromPeerId(peer)
       if (id === null || this.#config.isMember(id)) continue

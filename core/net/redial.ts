@@ -62,6 +62,11 @@ export class Redialer {
     this.#remember(id, addr)
   }
 
+  /** The peers being redialled. */
+  ids(): NodeId[] {
+    return [...this.#targets.keys()]
+  }
+
   /** Stops redialling the peer (no longer a member). */
   forget(id: NodeId): void {
     const target = this.#targets.get(id)

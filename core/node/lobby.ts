@@ -202,6 +202,7 @@ export class Lobby {
     } else {
       throw new NoLedgerError('give the ledger to join, or the address of one of its nodes')
     }
+    this.#stillWaiting()
     this.#joining = {
       ledger: ledger.ledger,
       ledgerName: ledger.name,
@@ -377,8 +378,11 @@ export class Lobby {
     }
     // The genesis names the ledger: a node cannot hand over another one under its name.
     if (ledgerId(genesis) !== joining.ledger) return
-    // The user may have created a ledger meanwhile, or the machine is stopping.
-    if (this.#stopped || this.#store.getMeta('genesis') !== null) return
+    // The user may have created a ledger or asked for another meanwhile, or the machine is
+    // stopping.
+    if (this.#stopped || this.#joining !== joining || this.#store.getMeta('genesis') !== null) {
+      return
+    }
     const now = Date.now()
     this.#store.transaction(() => {
       this.#store.setMeta('genesis', bytes)

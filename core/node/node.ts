@@ -61,10 +61,11 @@ const MIB = 1024 * 1024
 /** Charged up front for a sync request; the answer's size is charged once it is made. */
 const SYNC_REQUEST_COST = 64 * 1024
 /**
- * A waiting machine asks every 2 s (core/node/lobby.ts); one silent for longer than this is
- * probably gone, and approving it would raise the quorum for a voter that never comes.
+ * A waiting machine asks every 2 s or so (core/node/lobby.ts; a round waits for its slowest
+ * node, up to about 8 s); one silent for longer than this is probably gone, and approving it
+ * would raise the quorum for a voter that never comes.
  */
-const STILL_ASKING_MS = 15_000
+const STILL_ASKING_MS = 30_000
 /** Gossip publishes handed to the network and not yet done. */
 const MAX_PUBLISHING = 16
 
