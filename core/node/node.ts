@@ -12,6 +12,7 @@ import { Replica, type ReplicaEffect, type ReplicaTimer } from '../consensus/rep
 import type { Step } from '../consensus/types.ts'
 import { Verifier } from '../ledger/crypto.ts'
 import { LIMITS } from '../ledger/limits.ts'
+import { projectedMembers } from '../ledger/membership.ts'
 import { shortNodeId } from '../ledger/node-id.ts'
 import { additionRefusal, removalRefusal } from '../ledger/quorum.ts'
 import { entryBodyError } from '../ledger/rules.ts'
@@ -417,12 +418,9 @@ export class TallyNode {
       return `machine ${shortNodeId(id)} is being added already`
     }
     const online = new Set([this.id, id, ...(this.#net?.connected() ?? [])])
-    return additionRefusal(
-      this.state.members().map((m) => m.id),
-      online,
-      this.genesis.faultModel,
-      id,
-    )
+    // Judged against the members it will join: those once the changes already committed are in.
+    const members = projectedMembers(this.state.members(), this.state.pendingMemberChanges())
+    return additionRefusal([...members], online, this.genesis.faultModel, id)
   }
 
   /** Refuses a waiting machine; it is told so and not listed again for a while. */
