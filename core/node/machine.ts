@@ -86,15 +86,26 @@ export class Machine {
 
   async #startLobby(store: Store): Promise<void> {
     const opts = this.#opts
-    const lobby = await withRememberedPort(store, opts.listen, (listen) =>
+    const settings = readSettings(store.settings())
+    const remembered = store.getSetting(REMEMBERED_LISTEN)
+    const start = (listen: readonly string[] | undefined) =>
       Lobby.start(store, {
         ...(listen === undefined ? {} : { listen }),
         ...(opts.peers === undefined ? {} : { peers: opts.peers }),
         ...(opts.mdns === undefined ? {} : { mdns: opts.mdns }),
         onChange: () => this.#emit({ type: 'setup' }),
-      }),
-    )
-    rememberPort(store, opts.listen, lobby.addrs())
+      })
+    let listen = opts.listen ?? settings.listen
+    let lobby: Lobby
+    try {
+      lobby = await start(opts.listen)
+    } catch (error) {
+      const fresh = freePortInstead(error, opts.listen, settings.listen, remembered)
+      if (fresh === null) throw error
+      listen = fresh
+      lobby = await start(fresh)
+    }
+    if (opts.listen === undefined) rememberPort(store, listen, lobby.addrs())
     this.#lobby = lobby
     this.#lobbyStore = store
     this.#handedOver = lobby.ready.then(() => {
@@ -140,20 +151,19 @@ export class Machine {
         : this.#opts
     const settings = readSettings(store.settings())
     const remembered = store.getSetting(REMEMBERED_LISTEN)
+    let listen = opts.listen ?? settings.listen
     let node: TallyNode
     try {
       node = await TallyNode.start(opts, store)
     } catch (error) {
-      // The port this machine remembered is taken: any free one beats not starting.
-      if (!inUse(error) || opts.listen !== undefined || !sameList(remembered, settings.listen)) {
-        throw error
-      }
-      const fresh = settings.listen.map((a) => a.replace(/\/tcp\/\d+$/, '/tcp/0'))
+      const fresh = freePortInstead(error, opts.listen, settings.listen, remembered)
+      if (fresh === null) throw error
+      // The failed start closed the store; this one opens it again.
+      listen = fresh
       node = await TallyNode.start({ ...opts, listen: fresh })
       console.error(`tally: the remembered port is in use; this machine listens on a new one`)
-      rememberPort(node.store, undefined, node.addrs(), fresh)
     }
-    rememberPort(node.store, opts.listen, node.addrs())
+    if (opts.listen === undefined) rememberPort(node.store, listen, node.addrs())
     this.#node = node
     this.#unsubscribe = node.subscribe((e) => this.#emit(e))
   }
@@ -169,37 +179,26 @@ export class Machine {
   }
 }
 
-/** Starts with the remembered port, or with any free one if another program took it. */
-async function withRememberedPort<T>(
-  store: Store,
+/**
+ * The listen addresses to start with instead when the port this machine remembered is taken
+ * (any free one beats not starting), or null: the error was another, or the port was not the
+ * machine's own choice (given on the command line, or set by the user).
+ */
+function freePortInstead(
+  error: unknown,
   override: readonly string[] | undefined,
-  start: (listen: readonly string[] | undefined) => Promise<T>,
-): Promise<T> {
-  try {
-    return await start(override)
-  } catch (error) {
-    const settings = readSettings(store.settings())
-    if (!inUse(error) || override !== undefined) throw error
-    if (!sameList(store.getSetting(REMEMBERED_LISTEN), settings.listen)) throw error
-    const fresh = settings.listen.map((a) => a.replace(/\/tcp\/\d+$/, '/tcp/0'))
-    store.setSetting('listen', fresh)
-    return await start(fresh)
-  }
+  listen: readonly string[],
+  remembered: unknown,
+): readonly string[] | null {
+  if (!inUse(error) || override !== undefined || !sameList(remembered, listen)) return null
+  return listen.map((a) => a.replace(/\/tcp\/\d+$/, '/tcp/0'))
 }
 
 /**
- * Writes the port the machine was given into its listen setting, where that asked for any free
- * one (`/tcp/0`): the next start listens there again. A listen address given on the command line
- * is the caller's business and changes nothing.
+ * Writes the port the machine was given into its listen setting, where `listen` (what it
+ * started with) asked for any free one (`/tcp/0`): the next start listens there again.
  */
-function rememberPort(
-  store: Store,
-  override: readonly string[] | undefined,
-  addrs: readonly string[],
-  listenNow?: readonly string[],
-): void {
-  if (override !== undefined) return
-  const listen = listenNow ?? readSettings(store.settings()).listen
+function rememberPort(store: Store, listen: readonly string[], addrs: readonly string[]): void {
   if (!listen.some((a) => /\/tcp\/0$/.test(a))) return
   const port = portOf(addrs)
   if (port === undefined) return

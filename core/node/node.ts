@@ -156,8 +156,6 @@ export class TallyNode {
    * only from members as old as its genesis. A member whose removal is in force is forgotten.
    */
   readonly #knownMembers = new Set<NodeId>()
-  /** Members and pending changes as of the last block: a change is acted on once. */
-  #membership: string
   /** Who may have the ledger as of the last block (members and additions committed). */
   #ledgerMembers: ReadonlySet<NodeId>
 
@@ -199,7 +197,6 @@ export class TallyNode {
     this.#nonce = now * 1_000
     this.#rounds = new RoundLog(now)
     store.keys.prune(now)
-    this.#membership = membershipKey(this.state)
     this.#ledgerMembers = ledgerMembers(this.state)
     for (const p of store.peers()) this.#knownMembers.add(p.id)
     this.#joins = new JoinDesk({
@@ -735,11 +732,12 @@ export class TallyNode {
       this.#received.delete(o.id)
     }
     this.#emit({ type: 'block', block, hash, round: commit.round })
-    const membership = membershipKey(this.state)
-    if (membership !== this.#membership) {
-      const before = this.#ledgerMembers
-      this.#membership = membership
-      this.#ledgerMembers = ledgerMembers(this.state)
+    // Acted on once, when who may have the ledger changes: an addition committed, a removal in
+    // force. (An addition coming into force, or a removal committed, changes nobody's access.)
+    const before = this.#ledgerMembers
+    const after = ledgerMembers(this.state)
+    if (after.size !== before.size || [...after].some((id) => !before.has(id))) {
+      this.#ledgerMembers = after
       this.#forgetRemoved(before)
       this.#joins.membersChanged()
       this.#net?.membersChanged()
@@ -870,13 +868,6 @@ export class TallyNode {
       .catch(() => {})
       .finally(() => this.#onFatal(e))
   }
-}
-
-/** Who is a member and which changes are pending: changes when membership does. */
-function membershipKey(state: LedgerState): string {
-  const members = state.members().map((m) => m.id)
-  const pending = state.pendingMemberChanges().map((c) => `${c.action}:${c.member}@${c.effective}`)
-  return `${members.join(',')}|${pending.join(',')}`
 }
 
 /** Members, and those whose addition is committed: who may have the ledger. */
