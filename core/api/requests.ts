@@ -118,7 +118,7 @@ function amountFrom(x: unknown): bigint {
 }
 
 export function entryQueryFrom(params: URLSearchParams): EntryQuery {
-  const known = new Set(['account', 'status', 'q', 'before', 'limit'])
+  const known = new Set(['account', 'asset', 'status', 'q', 'before', 'limit'])
   for (const k of params.keys()) {
     if (!known.has(k)) throw new RequestError(400, `unknown query parameter "${k}"`)
   }
@@ -136,11 +136,13 @@ export function entryQueryFrom(params: URLSearchParams): EntryQuery {
     return n
   }
   const account = params.get('account')
+  const asset = params.get('asset')
   const q = params.get('q')
   const before = int('before', 1, Number.MAX_SAFE_INTEGER)
   return {
     limit: int('limit', 1, MAX_PAGE) ?? DEFAULT_PAGE,
     ...(account === null ? {} : { account }),
+    ...(asset === null ? {} : { asset }),
     ...(status === null ? {} : { status: status as EntryStatus }),
     ...(q === null ? {} : { q }),
     ...(before === undefined ? {} : { before }),

@@ -2,6 +2,8 @@
  * The node's HTTP and WebSocket API, on 127.0.0.1 only, behind a bearer token made at start.
  * Anything that reaches the port without the token gets 401 and nothing else: other users of the
  * machine (and web pages in its browser) can reach loopback, so the port alone proves nothing.
+ * The one exception is the built interface, if the server is given its folder: its files hold no
+ * ledger data, and are served to anyone (core/api/static.ts).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -14,6 +16,7 @@ import {
   type KeyedSubmit,
   type MachineEvent,
   SubmitError,
+  shortNodeId,
   TallyNode,
 } from '../node/index.ts'
 import { type AnswerMaker, KeyedRequests, type Reply } from './idempotency.ts'
@@ -36,6 +39,7 @@ import {
   nodeHost,
   setupView,
 } from './setup-routes.ts'
+import { serveStatic } from './static.ts'
 import type {
   BatchItemResult,
   BatchPartialResponse,
@@ -51,6 +55,7 @@ import {
   eventMessage,
   peerView,
   roundsView,
+  settingsView,
   statusView,
 } from './views.ts'
 
@@ -86,6 +91,11 @@ export interface ApiOptions {
   readonly testHooks?: boolean
   /** Entries waiting for a block past which submissions get 503; MAX_PENDING unless a test lowers it. */
   readonly maxPending?: number
+  /**
+   * The built interface (index.html and assets/): GET and HEAD of any path outside /api/ are
+   * answered from it without the token. Without it, every request needs the token.
+   */
+  readonly staticDir?: string
 }
 
 export interface ApiServer {
@@ -129,11 +139,28 @@ export async function startApi(target: ApiHost | TallyNode, opts: ApiOptions): P
     return bound
   }
 
+  /** Known once listening; the page's policy names it. */
+  let port = 0
   const server = createServer((req, res) => {
     const url = parseUrl(req.url)
     if (url === null) {
       send(res, 400, { error: 'the request target is not a valid path' })
       req.resume()
+      return
+    }
+    const method = req.method ?? 'GET'
+    if (
+      opts.staticDir !== undefined &&
+      !url.pathname.startsWith('/api/') &&
+      (method === 'GET' || method === 'HEAD')
+    ) {
+      req.resume()
+      void serveStatic(opts.staticDir, url.pathname, method === 'HEAD', port, res).catch(
+        (error: unknown) => {
+          console.error('tally api: serving the interface:', error)
+          if (!res.headersSent) res.writeHead(500).end()
+        },
+      )
       return
     }
     if (!authorised(req, url)) {
@@ -222,7 +249,7 @@ export async function startApi(target: ApiHost | TallyNode, opts: ApiOptions): P
   // A kept-alive connection's next request must not be cut off by the headers timer first.
   server.headersTimeout = KEEP_ALIVE_MS + 1_000
   await listen(server, opts.port)
-  const port = (server.address() as AddressInfo).port
+  port = (server.address() as AddressInfo).port
   return {
     url: `http://127.0.0.1:${port}`,
     token,
@@ -386,6 +413,14 @@ async function route(
     case '/api/join':
       only('POST')
       return [202, await joinLedger(host, await readBody(req, MAX_BODY))]
+    case '/api/settings': {
+      only('GET')
+      // A machine without a ledger has its settings too: they are the machine's, not the ledger's.
+      const source = host.node ?? host.lobby
+      if (source === null)
+        throw new RequestError(503, 'the node is starting or stopping; ask again')
+      return [200, settingsView(source)]
+    }
   }
   const { node, submitter, keys } = current()
   if (path === '/api/join-requests') {
@@ -481,7 +516,9 @@ async function route(
       return [200, roundsView(node.rounds())]
     case '/api/members': {
       only('GET')
-      const members: MemberView[] = node.state.members().map((m) => ({ id: m.id, name: m.name }))
+      const members: MemberView[] = node.state
+        .members()
+        .map((m) => ({ id: m.id, shortId: shortNodeId(m.id), name: m.name }))
       return [200, { members }]
     }
     case '/api/events':

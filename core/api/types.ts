@@ -104,7 +104,7 @@ export interface MemberChangeView extends EntryCommon {
 
 export type EntryView = TransferView | MemberChangeView
 
-/** `GET /api/entries?account=&status=&q=&before=&limit=`: newest first. */
+/** `GET /api/entries?account=&asset=&status=&q=&before=&limit=`: newest first. */
 export interface EntryPage {
   readonly entries: readonly EntryView[]
   /** Pass as `before` for the next page; null on the last one. */
@@ -113,6 +113,8 @@ export interface EntryPage {
 
 export interface MemberView {
   readonly id: string
+  /** The id as people compare it between machines, e.g. `MFRG-GZDF-MZTW`. */
+  readonly shortId: string
   readonly name: string
 }
 
@@ -140,6 +142,18 @@ export interface StatusView {
   readonly pending: number
   /** The last block's time (proposer's clock), ms since the epoch; null before the first. */
   readonly lastBlockTime: number | null
+  /** The assets the genesis names, in its order: those whose decimals differ from the default. */
+  readonly assets: readonly AssetView[]
+  /** The decimals of any asset not in `assets` (amounts are minor units: 2 means cents). */
+  readonly defaultDecimals: number
+}
+
+/** An asset as the genesis fixes it. */
+export interface AssetView {
+  /** The asset's code as entries name it, e.g. `EUR`. */
+  readonly code: string
+  /** Digits after the decimal point: an amount of 1234 minor units with 2 decimals is 12.34. */
+  readonly decimals: number
 }
 
 export interface CommitView {
@@ -187,6 +201,8 @@ export interface BalanceView {
 /** `GET /api/peers`: one row per member (this node included) and per other connected peer. */
 export interface PeerView {
   readonly id: string
+  /** The id as people compare it between machines, e.g. `MFRG-GZDF-MZTW`. */
+  readonly shortId: string
   readonly name: string
   readonly self: boolean
   readonly member: boolean
@@ -198,8 +214,19 @@ export interface PeerView {
   readonly lastMessage: number | null
   /** The last committed height it reported (by voting on the next one); null if never heard. */
   readonly height: number | null
-  /** Share of the recent committed blocks whose commit carries its precommit, 0..1. */
+  /**
+   * Share of the last (up to) 50 commits known here that carry its precommit, 0..1; null before
+   * this node knows any commit.
+   */
   readonly votedShare: number | null
+  /**
+   * The last (up to) 50 commits known here, oldest first: `true` where the commit carries its
+   * precommit (it voted), `false` where it does not (missed). The commits are those recorded in
+   * the blocks (a block carries its predecessor's), so the newest is that of the height before
+   * the last committed one. `[]` for a peer that is not a validator now. A member added within
+   * the window shows the commits from before its addition as missed.
+   */
+  readonly recentVotes: readonly boolean[]
   readonly addrs: readonly string[]
   /** Its gossipsub score here: below zero after it sent what validation rejects. */
   readonly score: number | null
@@ -216,6 +243,34 @@ export interface ValidatorVotes {
   readonly precommitFor: string | null
 }
 
+/** The first step of a round that did not complete: no proposal, no polka, or no commit. */
+export type StalledStep = 'propose' | 'prevote' | 'precommit'
+
+/** A round of a height that ended here without deciding it. */
+export interface FailedRound {
+  readonly round: number
+  /**
+   * The step this node was in when it moved on to a later round (usually `precommit`: its
+   * timeouts lead there); null for a round it skipped without entering, following the others.
+   */
+  readonly step: Step | null
+  /**
+   * The first step of the round that did not complete, judged from the proposal and votes this
+   * node held when it moved on: `propose` (no proposal arrived), `prevote` (no quorum of
+   * prevotes for one block), `precommit` (no quorum of precommits for it).
+   */
+  readonly stalled: StalledStep
+  /** The round's proposer (node id). */
+  readonly proposer: string
+  /**
+   * In words, for people: `no proposal from <name> in time`, `prevotes did not reach a quorum
+   * for one block (1 for a block, 1 nil, 1 not received, of 3)`, `precommits did not reach a
+   * quorum (…)`, with `; the others had moved on to round N` when the node followed others
+   * rather than its own timeouts; `skipped: …` for a skipped round.
+   */
+  readonly reason: string
+}
+
 export interface RoundRecord {
   readonly height: number
   /** The round in which the height was decided; 0 is the first. */
@@ -226,6 +281,12 @@ export interface RoundRecord {
   readonly durationMs: number
   readonly outcome: 'committed' | 'synced'
   readonly time: number
+  /**
+   * The rounds before `round` that failed here, oldest first: the last 20 at most (a height
+   * that failed more shows its latest). `[]` for a height learnt by sync, and for rounds failed
+   * before this node last started.
+   */
+  readonly failed: readonly FailedRound[]
 }
 
 /** `GET /api/rounds`. */
@@ -235,7 +296,10 @@ export interface RoundsView {
   readonly step: Step
   readonly proposer: string
   readonly votes: readonly ValidatorVotes[]
+  /** The last 100 heights, newest first. */
   readonly recent: readonly RoundRecord[]
+  /** The rounds of `height` (being decided) that failed here so far, oldest first; the last 20. */
+  readonly failed: readonly FailedRound[]
 }
 
 export type NodeEvent =
@@ -258,6 +322,59 @@ export type EventMessage =
   | { readonly type: 'hello'; readonly status: StatusView }
   /** Where the machine stands: the greeting of a machine without a ledger, and each change. */
   | { readonly type: 'setup'; readonly setup: SetupView }
+
+// --- Settings ----------------------------------------------------------------------------------
+
+/**
+ * `GET /api/settings`: what this node runs with, read-only. The stored settings (kept in the
+ * data folder's database) with this run's command-line overrides (`--listen`, `--peer`,
+ * `--mdns`/`--no-mdns`). Answered by a machine without a ledger too.
+ */
+export interface SettingsView {
+  /** The machine's name as its settings hold it; `''` when none was set. */
+  readonly name: string
+  /** The data folder, as an absolute path. */
+  readonly dataDir: string
+  /** Where it was told to listen for peers (multiaddrs); a `/tcp/0` one takes any free port. */
+  readonly listen: readonly string[]
+  /** Where it listens now (multiaddrs, with the ports taken). */
+  readonly addrs: readonly string[]
+  /** Static peers, dialled at start and again when lost (multiaddrs ending in `/p2p/<id>`). */
+  readonly peers: readonly string[]
+  /** The API port setting; 0 picks a free one at each start (`--api-port` overrides it). */
+  readonly apiPort: number
+  /** Whether it finds peers and ledgers on the LAN by mDNS. */
+  readonly mdns: boolean
+  readonly timing: TimingView
+  /** How often each peer is pinged, for its latency and to notice it gone. */
+  readonly pingIntervalMs: number
+  /** A ping unanswered this long counts as failed. */
+  readonly pingTimeoutMs: number
+}
+
+/** The consensus timeouts and intervals, in milliseconds (`core/consensus/timing.ts`). */
+export interface TimingView {
+  /** Waiting for a proposal in round 0 (Tendermint's timeoutPropose). */
+  readonly proposeMs: number
+  /** Waiting for more prevotes once a quorum of any prevotes is in, in round 0. */
+  readonly prevoteMs: number
+  /** Waiting for more precommits once a quorum of any precommits is in, in round 0. */
+  readonly precommitMs: number
+  /** Added to each of the three per round beyond 0, so a slow network eventually gets through. */
+  readonly roundDeltaMs: number
+  /** The longest any of the three grows to. */
+  readonly capMs: number
+  /** An empty heartbeat block after this long without entries, so liveness stays visible. */
+  readonly idleMs: number
+  /** Re-send of this node's own proposal and votes until the height is decided. */
+  readonly rebroadcastMs: number
+  /** Re-send of entries still waiting for a block. */
+  readonly relayMs: number
+  /** Entries received within this window leave in one gossip message. */
+  readonly batchMs: number
+  /** Least time between two block-sync requests to one peer, or two pushes to one laggard. */
+  readonly syncRetryMs: number
+}
 
 // --- Joining -----------------------------------------------------------------------------------
 

@@ -6,8 +6,10 @@
 import type {
   Block,
   Commit,
+  FailedRound as FailedRoundInfo,
   NodeEntry,
   NodeEventData,
+  NodeSettings,
   NodeStatus,
   PeerInfo,
   RoundsInfo,
@@ -22,8 +24,10 @@ import type {
   CommitView,
   EntryView,
   EventMessage,
+  FailedRound,
   PeerView,
   RoundsView,
+  SettingsView,
   StatusView,
   VoteMark,
 } from './types.ts'
@@ -96,12 +100,17 @@ export function blockSummary(block: Block, hash: string, round: number): BlockSu
 }
 
 export function statusView(s: NodeStatus): StatusView {
-  return { ...s, shortId: shortNodeId(s.nodeId) }
+  return {
+    ...s,
+    shortId: shortNodeId(s.nodeId),
+    assets: s.assets.map((a) => ({ code: a.code, decimals: a.decimals })),
+  }
 }
 
 export function peerView(p: PeerInfo): PeerView {
   return {
     id: p.id,
+    shortId: shortNodeId(p.id),
     name: p.name,
     self: p.self,
     member: p.member,
@@ -111,6 +120,7 @@ export function peerView(p: PeerInfo): PeerView {
     lastMessage: p.lastMessage,
     height: p.height,
     votedShare: p.votedShare,
+    recentVotes: [...p.recentVotes],
     addrs: [...p.addrs],
     score: p.score,
   }
@@ -133,7 +143,53 @@ export function roundsView(r: RoundsInfo): RoundsView {
       prevoteFor: v.prevote ?? null,
       precommitFor: v.precommit ?? null,
     })),
-    recent: r.recent.map((x) => ({ ...x })),
+    recent: r.recent.map((x) => ({ ...x, failed: x.failed.map(failedRoundView) })),
+    failed: r.failed.map(failedRoundView),
+  }
+}
+
+function failedRoundView(f: FailedRoundInfo): FailedRound {
+  return {
+    round: f.round,
+    step: f.step,
+    stalled: f.stalled,
+    proposer: f.proposer,
+    reason: f.reason,
+  }
+}
+
+/** What settings are shown of: a node, or the lobby of a machine without a ledger. */
+export interface SettingsSource {
+  readonly dataDir: string
+  readonly effectiveSettings: NodeSettings
+  addrs(): string[]
+}
+
+export function settingsView(src: SettingsSource): SettingsView {
+  const s = src.effectiveSettings
+  const t = s.timing
+  return {
+    name: s.name,
+    dataDir: src.dataDir,
+    listen: [...s.listen],
+    addrs: src.addrs(),
+    peers: [...s.peers],
+    apiPort: s.apiPort,
+    mdns: s.mdns,
+    timing: {
+      proposeMs: t.proposeMs,
+      prevoteMs: t.prevoteMs,
+      precommitMs: t.precommitMs,
+      roundDeltaMs: t.roundDeltaMs,
+      capMs: t.capMs,
+      idleMs: t.idleMs,
+      rebroadcastMs: t.rebroadcastMs,
+      relayMs: t.relayMs,
+      batchMs: t.batchMs,
+      syncRetryMs: t.syncRetryMs,
+    },
+    pingIntervalMs: s.pingIntervalMs,
+    pingTimeoutMs: s.pingTimeoutMs,
   }
 }
 

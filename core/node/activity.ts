@@ -1,16 +1,19 @@
 /**
  * What the node learns about each validator from consensus itself: the height it last reported
- * (by voting or proposing on the next one) and how many of the recent commits carry its
- * precommit. The network layer knows connections; only consensus knows who is taking part.
+ * (by voting or proposing on the next one) and which of the recent commits carry its precommit.
+ * The network layer knows connections; only consensus knows who is taking part.
  */
 import type { Block, NodeId } from '../ledger/types.ts'
 
-/** Commits remembered for the voted share: a minute of heartbeats, a fraction of a second under load. */
-const WINDOW = 20
+/**
+ * Commits remembered per validator: what the dashboard's "last 50 rounds" bar shows. Several
+ * minutes of heartbeats on an idle ledger, a few seconds under load.
+ */
+export const ACTIVITY_WINDOW = 50
 
 export class Activity {
   readonly #heights = new Map<NodeId, number>()
-  /** Signers of the last WINDOW commits, oldest first. */
+  /** Signers of the last ACTIVITY_WINDOW commits, oldest first. */
   #commits: ReadonlySet<NodeId>[] = []
 
   /** A validator is voting or proposing at `height`, so it has committed `height - 1`. */
@@ -24,7 +27,7 @@ export class Activity {
     const c = block.lastCommit
     if (c === null) return
     this.#commits.push(new Set(c.signatures.map((s) => s.validator)))
-    if (this.#commits.length > WINDOW) this.#commits.shift()
+    if (this.#commits.length > ACTIVITY_WINDOW) this.#commits.shift()
     for (const s of c.signatures) this.heard(s.validator, c.height + 1)
   }
 
@@ -32,6 +35,12 @@ export class Activity {
     return this.#heights.get(validator) ?? null
   }
 
+  /** Per remembered commit, oldest first: whether it carries the validator's precommit. */
+  votes(validator: NodeId): boolean[] {
+    return this.#commits.map((signers) => signers.has(validator))
+  }
+
+  /** The share of the remembered commits that carry its precommit; null before any. */
   votedShare(validator: NodeId): number | null {
     if (this.#commits.length === 0) return null
     let n = 0

@@ -29,4 +29,6 @@ export {
   SubmitError,
   TallyNode,
 } from './node.ts'
+export type { FailedRound, RoundRecord } from './rounds.ts'
+export type { NodeSettings } from './settings.ts'
 export type { KeyedSubmit, SubmitOutcome } from './submit-keys.ts'

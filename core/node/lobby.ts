@@ -6,6 +6,7 @@
  * node proper on the same folder.
  */
 import { hostname } from 'node:os'
+import { dirname, resolve } from 'node:path'
 import { generateKeypair, keypairFromSeed } from '../ledger/crypto.ts'
 import { decodeGenesis, encodeGenesis } from '../ledger/encoding.ts'
 import { ledgerId } from '../ledger/hashing.ts'
@@ -15,7 +16,13 @@ import { Finder, type Found } from '../net/finder.ts'
 import { MAX_MACHINE_NAME } from '../net/join.ts'
 import { nodeIdFromPeerString } from '../net/keys.ts'
 import type { Store } from '../store/store.ts'
-import { DEFAULT_SETTINGS, type NodeSettings, readSettings } from './settings.ts'
+import {
+  DEFAULT_SETTINGS,
+  type NodeSettings,
+  readSettings,
+  type SettingsOverrides,
+  settingsInEffect,
+} from './settings.ts'
 
 /** How often the lobby asks what it found, and asks again after its join request. */
 export const LOBBY_POLL_MS = 2000
@@ -59,7 +66,12 @@ export class NoLedgerError extends Error {}
 
 export class Lobby {
   readonly id: NodeId
+  /** The settings as stored in the data folder. */
   readonly settings: NodeSettings
+  /** The settings this run goes by: the stored ones with the command line's overrides. */
+  readonly effectiveSettings: NodeSettings
+  /** The data folder, as an absolute path. */
+  readonly dataDir: string
   readonly #store: Store
   readonly #finder: Finder
   readonly #candidates = new Map<string, Candidate>()
@@ -100,16 +112,24 @@ export class Lobby {
         if (lobby !== null) lobby.#found(found)
       },
     )
-    lobby = new Lobby(store, finder, settings, opts.onChange ?? (() => {}))
+    lobby = new Lobby(store, finder, settings, opts, opts.onChange ?? (() => {}))
     for (const addr of opts.peers ?? []) lobby.#candidate(addr, [addr], Number.POSITIVE_INFINITY)
     lobby.#poll()
     return lobby
   }
 
-  private constructor(store: Store, finder: Finder, settings: NodeSettings, onChange: () => void) {
+  private constructor(
+    store: Store,
+    finder: Finder,
+    settings: NodeSettings,
+    overrides: SettingsOverrides,
+    onChange: () => void,
+  ) {
     this.#store = store
     this.#finder = finder
     this.settings = settings
+    this.effectiveSettings = settingsInEffect(settings, overrides)
+    this.dataDir = resolve(dirname(store.file))
     this.#onChange = onChange
     this.id = keypairFromSeed(store.getMeta('node-seed')!).id
     this.#ready = new Promise((resolve) => {

@@ -5,7 +5,7 @@
  * any later effect happens, which is what keeps a restarted node from contradicting its own
  * votes and a submitter from being told "accepted" about an entry a crash could lose.
  */
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { decodeMessage, encodeMessage, type WireMessage } from '../consensus/messages.ts'
 import { proposerFor } from '../consensus/proposer.ts'
 import { Replica, type ReplicaEffect, type ReplicaTimer } from '../consensus/replica.ts'
@@ -37,13 +37,13 @@ import type { JoinRequest as JoinRequestRecord } from '../store/join-requests.ts
 import { openVoteLog } from '../store/open-votes.ts'
 import { type EntryQuery, type EntryRecord, Store } from '../store/store.ts'
 import type { VoteLog } from '../store/vote-log.ts'
-import { Activity } from './activity.ts'
+import { ACTIVITY_WINDOW, Activity } from './activity.ts'
 import { batchedDisk, EffectExecutor, type EffectOutlets } from './effects.ts'
 import { type GossipContext, judgeDirect, judgeGossip, topicOf } from './gossip.ts'
 import { JoinDesk } from './joins.ts'
 import { readDisk } from './recovery.ts'
 import { RoundLog } from './rounds.ts'
-import { type NodeSettings, readSettings } from './settings.ts'
+import { type NodeSettings, readSettings, settingsInEffect } from './settings.ts'
 import { KeyedGroup, type KeyedSubmit } from './submit-keys.ts'
 import {
   type NodeStatus,
@@ -119,7 +119,12 @@ interface QueuedSubmit {
 export class TallyNode {
   readonly id: NodeId
   readonly genesis: Genesis
+  /** The settings as stored in the data folder. */
   readonly settings: NodeSettings
+  /** The settings this run goes by: the stored ones with the command line's overrides. */
+  readonly effectiveSettings: NodeSettings
+  /** The data folder, as an absolute path. */
+  readonly dataDir: string
   readonly store: Store
   readonly #votes: VoteLog
   readonly #replica: Replica
@@ -167,6 +172,8 @@ export class TallyNode {
     const disk = readDisk(store, votes, now)
     this.genesis = disk.genesis
     this.settings = readSettings(store.settings())
+    this.effectiveSettings = settingsInEffect(this.settings, opts)
+    this.dataDir = resolve(opts.dataDir)
     const keypair = disk.keypair
     this.id = keypair.id
     this.#verifier = new Verifier()
@@ -191,11 +198,18 @@ export class TallyNode {
       },
       recovered: disk.recovered,
     })
-    for (const b of disk.recovered.blocks.slice(-21)) this.#activity.committed(b.block)
+    // Each block carries the commit of the one before: the window's commits, and one more in
+    // case the first of them is block 1, which carries none.
+    for (const b of disk.recovered.blocks.slice(-(ACTIVITY_WINDOW + 1))) {
+      this.#activity.committed(b.block)
+    }
     for (const id of disk.unrelayed) this.#unrelayed.add(id)
     for (const [id, at] of disk.received) this.#received.set(id, at)
     this.#nonce = now * 1_000
-    this.#rounds = new RoundLog(now)
+    this.#rounds = new RoundLog(
+      now,
+      (id) => this.state.members().find((x) => x.id === id)?.name || shortNodeId(id),
+    )
     store.keys.prune(now)
     this.#ledgerMembers = ledgerMembers(this.state)
     for (const p of store.peers()) this.#knownMembers.add(p.id)
@@ -816,6 +830,7 @@ export class TallyNode {
     if (m.height === last.height && m.round === last.round && m.step === last.step) return
     this.#lastRound = { height: m.height, round: m.round, step: m.step }
     if (m.validators.length === 0) return
+    this.#rounds.observe(m)
     const proposer = proposerFor(m.validators, m.height, m.round, m.passOver)
     // A proposer whose connection closed before this round began cannot send a proposal: tell
     // the machine now, as when the connection closes mid-round, rather than wait out the timeout.

@@ -32,6 +32,26 @@ export const DEFAULT_SETTINGS: NodeSettings = {
 
 export class SettingsError extends Error {}
 
+/** What `tally node` may give on its command line for one run, over the stored settings. */
+export interface SettingsOverrides {
+  readonly listen?: readonly string[] | undefined
+  readonly peers?: readonly string[] | undefined
+  readonly mdns?: boolean | undefined
+}
+
+/**
+ * The settings a run goes by: the stored ones with this run's overrides. Command-line peers are
+ * added to the stored ones, as the network layer dials both.
+ */
+export function settingsInEffect(stored: NodeSettings, o: SettingsOverrides): NodeSettings {
+  return {
+    ...stored,
+    listen: o.listen ?? stored.listen,
+    peers: [...new Set([...stored.peers, ...(o.peers ?? [])])],
+    mdns: o.mdns ?? stored.mdns,
+  }
+}
+
 /** Builds settings from stored values over the defaults. */
 export function readSettings(stored: Record<string, unknown>): NodeSettings {
   const s = { ...DEFAULT_SETTINGS }

@@ -5,12 +5,13 @@
  */
 import { proposerFor } from '../consensus/proposer.ts'
 import type { ConsensusState, Step } from '../consensus/types.ts'
+import { DEFAULT_DECIMALS } from '../ledger/limits.ts'
 import { minimumExceeding, thresholdsFor, totalWeight } from '../ledger/quorum.ts'
 import type { LedgerState } from '../ledger/state.ts'
-import type { Genesis, Hash, NodeId } from '../ledger/types.ts'
+import type { AssetInfo, Genesis, Hash, NodeId } from '../ledger/types.ts'
 import type { PeerHealth } from '../net/host.ts'
 import type { Activity } from './activity.ts'
-import type { RoundLog, RoundRecord } from './rounds.ts'
+import type { FailedRound, RoundLog, RoundRecord } from './rounds.ts'
 
 export interface NodeStatus {
   readonly nodeId: NodeId
@@ -28,6 +29,10 @@ export interface NodeStatus {
   readonly stateHash: Hash
   readonly pending: number
   readonly lastBlockTime: number | null
+  /** The genesis assets, in its order. */
+  readonly assets: readonly AssetInfo[]
+  /** The decimals of an asset the genesis does not name. */
+  readonly defaultDecimals: number
 }
 
 export interface PeerInfo extends Omit<PeerHealth, 'score'> {
@@ -37,6 +42,8 @@ export interface PeerInfo extends Omit<PeerHealth, 'score'> {
   readonly member: boolean
   readonly height: number | null
   readonly votedShare: number | null
+  /** Per remembered commit, oldest first, whether it carries its precommit; [] for a non-validator. */
+  readonly recentVotes: readonly boolean[]
 }
 
 export interface VoteInfo {
@@ -53,6 +60,8 @@ export interface RoundsInfo {
   /** Per validator, what it voted in the current round: a block hash, null for nil, undefined for nothing yet. */
   readonly votes: readonly VoteInfo[]
   readonly recent: readonly RoundRecord[]
+  /** The rounds of this height that failed here so far, oldest first. */
+  readonly failed: readonly FailedRound[]
 }
 
 /** The node's parts a view is read from. */
@@ -97,6 +106,8 @@ export function nodeStatus(src: ViewSource): NodeStatus {
     stateHash: state.stateHash,
     pending: src.pending,
     lastBlockTime: src.blockTime(state.height),
+    assets: src.genesis.assets,
+    defaultDecimals: DEFAULT_DECIMALS,
   }
 }
 
@@ -104,6 +115,7 @@ export function nodeStatus(src: ViewSource): NodeStatus {
 export function peerInfos(src: ViewSource): PeerInfo[] {
   const health = new Map(src.health().map((h) => [h.id, h]))
   const members = src.state.members()
+  const validators = new Set(src.state.validators().map((v) => v.id))
   const row = (id: NodeId, name: string, member: boolean): PeerInfo => {
     const h = health.get(id)
     const self = id === src.id
@@ -119,6 +131,7 @@ export function peerInfos(src: ViewSource): PeerInfo[] {
       addrs: self ? src.addrs() : (h?.addrs ?? []),
       height: self ? src.state.height : src.activity.height(id),
       votedShare: src.activity.votedShare(id),
+      recentVotes: validators.has(id) ? src.activity.votes(id) : [],
       score: self ? null : (h?.score ?? null),
     }
   }
@@ -143,5 +156,6 @@ export function roundsInfo(src: ViewSource): RoundsInfo {
       precommit: votes?.precommits.get(v.id)?.[0]?.vote.value,
     })),
     recent: src.rounds.recent(),
+    failed: src.rounds.failedAt(m.height),
   }
 }

@@ -38,6 +38,8 @@ export { StoreError } from './errors.ts'
 export interface EntryQuery {
   /** Matches the from or the to account (transfers only). */
   readonly account?: string
+  /** The transfer's asset code, exactly (transfers only). */
+  readonly asset?: string
   readonly status?: EntryStatus
   /** A case-insensitive substring of the memo, from, to, asset or id. */
   readonly q?: string
@@ -318,6 +320,10 @@ export class Store {
     if (query.account !== undefined) {
       where.push('(from_account = @account OR to_account = @account)')
       params.account = query.account
+    }
+    if (query.asset !== undefined) {
+      where.push('asset = @asset')
+      params.asset = query.asset
     }
     if (query.status !== undefined) {
       where.push('status = @status')

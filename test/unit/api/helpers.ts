@@ -43,6 +43,8 @@ export interface TestApiOptions extends Partial<Omit<ApiOptions, 'token'>> {
   readonly dir?: string
   /** Leave the data folder behind on close, for a restart. */
   readonly keep?: boolean
+  /** The genesis assets (none unless given). */
+  readonly assets?: Genesis['assets']
 }
 
 export async function startTestApi(o: TestApiOptions = {}): Promise<TestApi> {
@@ -58,7 +60,7 @@ export async function startTestApi(o: TestApiOptions = {}): Promise<TestApi> {
       id,
       name: `m${i}`,
     })),
-    assets: [],
+    assets: o.assets ?? [],
   }
   const store = Store.open(join(dir, DB_FILE))
   try {

@@ -422,6 +422,25 @@ describe('entry pages', () => {
     s.close()
   })
 
+  it('filters by asset exactly, alone and with account, status and cursor', () => {
+    const { s, chain, es } = seeded()
+    assert.deepEqual(ids(s.entries({ asset: 'EUR', limit: 10 })), [es[6]!.id, es[5]!.id, es[1]!.id])
+    // Exact: neither a prefix nor another case matches.
+    assert.deepEqual(ids(s.entries({ asset: 'BTC', limit: 10 })), [])
+    assert.deepEqual(ids(s.entries({ asset: 'eur', limit: 10 })), [])
+    assert.deepEqual(ids(s.entries({ asset: 'USD', account: 'alice', limit: 10 })), [
+      es[2]!.id,
+      es[0]!.id,
+    ])
+    commitBlock(s, chain, [es[1]!, es[4]!])
+    assert.deepEqual(ids(s.entries({ asset: 'EUR', status: 'committed', limit: 10 })), [es[1]!.id])
+    const first = s.entries({ asset: 'EUR', limit: 2 })
+    assert.deepEqual(ids(first), [es[6]!.id, es[5]!.id])
+    assert.notEqual(first.next, null)
+    assert.deepEqual(ids(s.entries({ asset: 'EUR', limit: 2, before: first.next! })), [es[1]!.id])
+    s.close()
+  })
+
   it('q finds a case-insensitive substring of memo, account, asset or id, literally', () => {
     const { s, es } = seeded()
     const find = (q: string) => ids(s.entries({ q, limit: 50 }))
