@@ -14,6 +14,7 @@ import type {
   MemberView,
   PeerView,
   RoundsView,
+  SettingsView,
   SetupView,
   StatusView,
   SubmitResponse,
@@ -27,6 +28,8 @@ export type Result<T> =
 
 export interface EntryFilter {
   readonly account?: string
+  /** The asset code, exactly. */
+  readonly asset?: string
   readonly status?: EntryStatus
   readonly q?: string
   readonly before?: number
@@ -121,6 +124,11 @@ export class ApiClient {
 
   removeMember(id: string): Promise<Result<SubmitResponse>> {
     return this.#call({ method: 'POST', path: `/api/members/${encodeURIComponent(id)}/remove` })
+  }
+
+  /** What this node runs with (read-only); answered before the machine has a ledger too. */
+  settings(): Promise<Result<SettingsView>> {
+    return this.#call({ method: 'GET', path: '/api/settings' })
   }
 
   createLedger(req: CreateLedgerRequest): Promise<Result<SetupView>> {

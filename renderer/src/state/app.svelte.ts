@@ -23,6 +23,8 @@ export class AppState {
   link = $state<LinkState>({ state: 'connecting' })
   status = $state<StatusView | null>(null)
   setup = $state<SetupView | null>(null)
+  /** The node refused the token (a wrong address, or the node restarted with a new token). */
+  refused = $state(false)
 
   readonly ledger: LedgerState
   readonly submit: SubmitState
@@ -37,7 +39,7 @@ export class AppState {
   constructor(transport: Transport) {
     this.api = new ApiClient(transport)
     this.ledger = new LedgerState(this.api)
-    this.submit = new SubmitState(this.api, this.ledger)
+    this.submit = new SubmitState(this.api, this.ledger, () => this.status)
     this.peers = new PeersState(this.api)
     this.rounds = new RoundsState(this.api)
     this.members = new MembersState(this.api)
@@ -54,6 +56,8 @@ export class AppState {
       message: (m) => this.#onMessage(m),
       link: (l) => {
         this.link = l
+        // A stream refused for its token closes like a node that is away; ask plainly to tell.
+        if (l.state === 'down') void this.#checkToken()
       },
     })
     this.#poll = setInterval(() => {
@@ -66,6 +70,14 @@ export class AppState {
     if (this.#poll !== null) clearInterval(this.#poll)
   }
 
+  async #checkToken(): Promise<void> {
+    const r = await this.api.setup()
+    if (!r.ok && r.status === 401) {
+      this.refused = true
+      this.stop()
+    }
+  }
+
   async refreshStatus(): Promise<void> {
     const r = await this.api.status()
     if (r.ok) this.status = r.value
@@ -73,7 +85,15 @@ export class AppState {
 
   async refreshSetup(): Promise<void> {
     const r = await this.api.setup()
-    if (r.ok) this.setup = r.value
+    if (!r.ok) return
+    const was = this.setup
+    this.setup = r.value
+    // This answer can beat the 'setup' event to the news that the machine became a member
+    // (after a create, or the first-run poll): the screens are loaded here then, or never.
+    if (r.value.state === 'member' && was !== null && was.state !== 'member') {
+      void this.refreshStatus()
+      this.#refreshAll()
+    }
   }
 
   async #refreshLive(): Promise<void> {
@@ -84,6 +104,7 @@ export class AppState {
   /** Whatever happened while the link was down is read again, not pieced together. */
   #refreshAll(): void {
     void this.ledger.refresh()
+    void this.submit.refresh()
     void this.peers.refresh()
     void this.rounds.refresh()
     void this.members.refresh()
@@ -116,6 +137,7 @@ export class AppState {
         }
         this.ledger.onBlock(m.block)
         this.rounds.onBlock(m.block)
+        this.members.onBlock()
         break
       case 'round':
         if (this.status !== null) {
