@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { apiTarget, runCall, runStatus, runSubmit } from './client.ts'
+import { runDemo } from './demo-command.ts'
 import { runNode } from './node-command.ts'
 import { type OptionSpec, options, required, UsageError } from './options.ts'
 import { runTestnet } from './testnet-command.ts'
@@ -13,6 +14,7 @@ const USAGE = `usage: tally <command> [options]
   node      run a headless node; on an empty --data folder it waits to create or join a ledger
             --data DIR [--listen MULTIADDR]... [--peer MULTIADDR]... [--api-port P]
             [--mdns | --no-mdns]   (LAN discovery; on unless the settings say otherwise)
+            [--token-file F]       (the API token kept in F, not a new one at each start)
   setup     where a running node stands: its ledger, or the ledgers it can see on the LAN
   create    make a ledger with this machine as its only member
             --name NAME [--fault-model crash|byzantine]
@@ -32,11 +34,12 @@ const USAGE = `usage: tally <command> [options]
   status    print a running node's status
             (--data DIR | --api URL --token T)
   start     the desktop app                 (not built yet)
-  demo      three nodes of one ledger       (not built yet)
+  demo      three nodes of one ledger on this machine, their UI addresses, and keys that stop
+            and start each one       [--dir D (./.tally-demo)] [--fresh] [--base-port P (27100)]
   version   print the version
   help      print this`
 
-const NOT_YET = new Set(['start', 'demo'])
+const NOT_YET = new Set(['start'])
 
 export async function main(args: readonly string[]): Promise<number> {
   const [command = 'help', ...rest] = args
@@ -59,6 +62,8 @@ export async function main(args: readonly string[]): Promise<number> {
         return await runNode(options(rest, NODE_OPTIONS))
       case 'testnet':
         return runTestnet(options(rest, TESTNET_OPTIONS))
+      case 'demo':
+        return await runDemo(options(rest, DEMO_OPTIONS))
       case 'submit': {
         const o = options(rest, SUBMIT_OPTIONS)
         return await runSubmit(() => apiTarget(o), o)
@@ -147,10 +152,16 @@ const NODE_OPTIONS: OptionSpec = {
   mdns: { type: 'boolean' },
   'no-mdns': { type: 'boolean' },
   'test-hooks': { type: 'boolean' },
+  'token-file': { type: 'string' },
 }
 const TESTNET_OPTIONS: OptionSpec = {
   nodes: { type: 'string' },
   dir: { type: 'string' },
   'base-port': { type: 'string' },
   'fault-model': { type: 'string' },
+}
+const DEMO_OPTIONS: OptionSpec = {
+  dir: { type: 'string' },
+  fresh: { type: 'boolean' },
+  'base-port': { type: 'string' },
 }

@@ -2,14 +2,19 @@
  * `tally node`: one headless node and its API. When it is ready it prints one JSON line that
  * tools read (`{"event":"ready",…}`), and writes the API's address and token to `api.json` in
  * its data folder (readable by this user only), which `tally submit --data` and `status` use.
+ * The API port also serves the built interface; the address to open, token included, goes to
+ * stderr as `ui: http://127.0.0.1:<port>/#token=<token>`.
  */
-import { rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { startApi } from '../api/server.ts'
 import { Machine } from '../node/index.ts'
 import { integer, type Options, required, UsageError } from './options.ts'
 
 export const API_FILE = 'api.json'
+/** The built interface, served from the API port (see core/api/static.ts). */
+const UI_DIR = fileURLToPath(new URL('../../renderer/dist', import.meta.url))
 
 export async function runNode(o: Options): Promise<number> {
   const dataDir = required(o, 'data')
@@ -38,7 +43,9 @@ export async function runNode(o: Options): Promise<number> {
   try {
     api = await startApi(machine, {
       port: integer(o, 'api-port', settings.apiPort, 0, 65_535),
+      ...(typeof o['token-file'] === 'string' ? { token: tokenFrom(o['token-file']) } : {}),
       testHooks: o['test-hooks'] === true,
+      staticDir: UI_DIR,
     })
   } catch (error) {
     await machine.stop()
@@ -71,6 +78,12 @@ export async function runNode(o: Options): Promise<number> {
       ledger: node?.ledger ?? null,
     }),
   )
+  // For people, on stderr: stdout stays the one JSON line that tools read.
+  console.error(
+    existsSync(join(UI_DIR, 'index.html'))
+      ? `ui: ${api.url}/#token=${api.token}`
+      : `ui: the interface is not built (${UI_DIR} has no index.html); \`npm run build\` builds it`,
+  )
   if (node === null) {
     console.error(
       `tally node: no ledger in ${dataDir} yet: create one (tally create --data ${dataDir} --name NAME) or join one (tally join)`,
@@ -82,4 +95,22 @@ export async function runNode(o: Options): Promise<number> {
   rmSync(apiFile, { force: true })
   if (fatal !== null) console.error(`tally node: stopped: ${(fatal as Error).message}`)
   return code
+}
+
+/**
+ * A fixed API token, for a browser tab that must outlive a restart of its node (`tally demo`).
+ * Read from a file rather than an argument, which any user of the machine can see in `ps`.
+ */
+function tokenFrom(file: string): string {
+  let token: string
+  try {
+    token = readFileSync(file, 'utf8').trim()
+  } catch (error) {
+    throw new UsageError(`--token-file: ${(error as Error).message}`)
+  }
+  // The characters a URL fragment carries as they are, as the page reading `#token=` expects.
+  if (!/^[A-Za-z0-9._~-]{32,256}$/.test(token)) {
+    throw new UsageError(`--token-file: ${file} must hold 32 to 256 characters [A-Za-z0-9._~-]`)
+  }
+  return token
 }
