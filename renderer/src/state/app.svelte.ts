@@ -80,7 +80,14 @@ export class AppState {
 
   async refreshStatus(): Promise<void> {
     const r = await this.api.status()
-    if (r.ok) this.status = r.value
+    if (!r.ok) return
+    const shown = this.status
+    // An answer asked before the last block event arrives after it: it must not take the height
+    // back for two seconds (a committed height of one ledger never goes down).
+    this.status =
+      shown !== null && shown.ledger === r.value.ledger && r.value.height < shown.height
+        ? { ...r.value, height: shown.height, lastBlockTime: shown.lastBlockTime }
+        : r.value
   }
 
   async refreshSetup(): Promise<void> {
@@ -106,7 +113,7 @@ export class AppState {
     void this.ledger.refresh()
     void this.submit.refresh()
     void this.peers.refresh()
-    void this.rounds.refresh()
+    void this.rounds.resync()
     void this.members.refresh()
     void this.settings.refresh()
   }

@@ -76,6 +76,12 @@ export function placeEntry(
   view: {
     readonly shown: (id: string) => boolean
     readonly firstPage: boolean
+    /**
+     * The first page holds as many rows as it may (twice its size): a new entry is announced
+     * rather than inserted, since making room would drop rows at the bottom, which someone
+     * scrolled down may be reading.
+     */
+    readonly full?: boolean
     readonly filter: LedgerFilter
     /** The latest `received` among the rows loaded and events placed; 0 before any. */
     readonly newestReceived: number
@@ -84,7 +90,44 @@ export function placeEntry(
   if (view.shown(e.id)) return 'update'
   if (e.received < view.newestReceived) return 'ignore'
   if (!matchesFilter(e, view.filter)) return 'ignore'
-  return view.firstPage ? 'insert' : 'announce'
+  return view.firstPage && view.full !== true ? 'insert' : 'announce'
+}
+
+/**
+ * How many new entries wait behind the "N new entries — show" button. An entry is announced by
+ * each of its status events, so it is counted once by its id; only the latest ids are kept (an
+ * entry's events follow each other within a few blocks), so a page left open for days on an
+ * older page holds a bounded set, not every id since it was opened.
+ */
+export class FreshCounter {
+  readonly #ids = new Set<string>()
+  readonly #keep: number
+  #count = 0
+
+  constructor(keep = 1_000) {
+    this.#keep = keep
+  }
+
+  get count(): number {
+    return this.#count
+  }
+
+  /** Counts `id` unless it was counted already; true when it was new. */
+  add(id: string): boolean {
+    if (this.#ids.has(id)) return false
+    this.#ids.add(id)
+    if (this.#ids.size > this.#keep) {
+      const oldest = this.#ids.values().next().value
+      if (oldest !== undefined) this.#ids.delete(oldest)
+    }
+    this.#count++
+    return true
+  }
+
+  clear(): void {
+    this.#ids.clear()
+    this.#count = 0
+  }
 }
 
 const STATUS_RANK: Record<EntryStatus, number> = {

@@ -15,6 +15,7 @@ import { entriesCsv } from '../csv.ts'
 import { collectEntries, EXPORT_CAP, exportFileName } from './ledger-export.ts'
 import {
   decimalsOf,
+  FreshCounter,
   filterQuery,
   isFiltered,
   type LedgerFilter,
@@ -44,7 +45,8 @@ export class LedgerState {
   filter = $state<LedgerFilter>({ ...NO_FILTER })
   #applied = $state<LedgerFilter>({ ...NO_FILTER })
   pageSize = $state<PageSize>(50)
-  entries = $state<EntryView[]>([])
+  // Raw: rows are replaced whole, never edited in place, so a deep proxy of each would be waste.
+  entries = $state.raw<readonly EntryView[]>([])
   /** Cursors of the pages above and this one: Newer pops, Older pushes. */
   #stack = $state<PageMark[]>([{ before: undefined, offset: 0 }])
   next = $state<number | null>(null)
@@ -53,9 +55,10 @@ export class LedgerState {
   loaded = $state(false)
   error = $state<string | null>(null)
   /** Entries that arrived for this view while rows could not move; shown with a button. */
-  #fresh = $state(new Set<string>())
+  readonly #fresh = new FreshCounter()
+  freshCount = $state(0)
 
-  balances = $state<readonly BalanceView[]>([])
+  balances = $state.raw<readonly BalanceView[]>([])
   balancesError = $state<string | null>(null)
 
   exporting = $state(false)
@@ -76,12 +79,11 @@ export class LedgerState {
 
   readonly firstPage = $derived(this.#stack.length === 1)
   readonly offset = $derived(this.#stack[this.#stack.length - 1]?.offset ?? 0)
-  readonly freshCount = $derived(this.#fresh.size)
   /** The page on show was asked with a filter (the empty state words it differently). */
   readonly filtered = $derived(isFiltered(this.#applied))
 
   async refresh(): Promise<void> {
-    await Promise.all([this.#load(), this.refreshBalances()])
+    await Promise.all([this.#load(this.#applied), this.refreshBalances()])
   }
 
   /** A filter field changed: ask again from the newest page, after the typing pauses. */
@@ -111,13 +113,14 @@ export class LedgerState {
   older(): void {
     if (this.next === null || this.loading) return
     this.#stack.push({ before: this.next, offset: this.offset + this.entries.length })
-    void this.#load()
+    // The cursor belongs to the filter of the page on show, not to one still being typed.
+    void this.#load(this.#applied)
   }
 
   newer(): void {
     if (this.#stack.length <= 1 || this.loading) return
     this.#stack.pop()
-    void this.#load()
+    void this.#load(this.#applied)
   }
 
   /** "N new entries — show": back to the newest page, where they are. */
@@ -187,12 +190,11 @@ export class LedgerState {
 
   #restart(): Promise<void> {
     this.#stack = [{ before: undefined, offset: 0 }]
-    return this.#load()
+    return this.#load({ ...this.filter })
   }
 
-  async #load(): Promise<void> {
+  async #load(filter: LedgerFilter): Promise<void> {
     const mark = this.#stack[this.#stack.length - 1] ?? { before: undefined, offset: 0 }
-    const filter = { ...this.filter }
     const id = ++this.#request
     this.loading = true
     this.#buffered = []
@@ -211,13 +213,11 @@ export class LedgerState {
     this.loaded = true
     const filterChanged = JSON.stringify(filter) !== JSON.stringify(this.#applied)
     this.#applied = filter
-    this.entries = [...r.value.entries]
+    this.entries = r.value.entries
     this.next = r.value.next
+    if (mark.before === undefined || filterChanged) this.#clearFresh()
     if (mark.before === undefined) {
-      this.#fresh = new Set()
-      this.#newestReceived = Math.max(0, ...this.entries.map((e) => e.received))
-    } else if (filterChanged) {
-      this.#fresh = new Set()
+      this.#newestReceived = this.entries.reduce((m, e) => Math.max(m, e.received), 0)
     }
     const buffered = this.#buffered
     this.#buffered = []
@@ -229,29 +229,34 @@ export class LedgerState {
     const placement = placeEntry(entry, {
       shown: () => at >= 0,
       firstPage: this.firstPage,
+      full: this.entries.length >= this.pageSize * 2,
       filter: this.#applied,
       newestReceived: this.#newestReceived,
     })
     switch (placement) {
       case 'update': {
         const current = this.entries[at]
-        if (current !== undefined) this.entries[at] = laterStatus(current, entry)
+        if (current !== undefined) this.entries = this.entries.with(at, laterStatus(current, entry))
         return
       }
       case 'insert':
+        // The page grows at the top (its Older cursor stays right), up to twice its size; then
+        // new entries wait behind the button, which reads the newest page again.
         this.#newestReceived = Math.max(this.#newestReceived, entry.received)
-        this.entries.unshift(entry)
-        // The page grows at the top (its Older cursor stays right); past twice its size it is
-        // read again, which only trims rows at the bottom, out of sight.
-        if (this.entries.length > this.pageSize * 2 && !this.loading) void this.#load()
+        this.entries = [entry, ...this.entries]
         return
       case 'announce':
         this.#newestReceived = Math.max(this.#newestReceived, entry.received)
-        if (!this.#fresh.has(entry.id)) this.#fresh = new Set([...this.#fresh, entry.id])
+        if (this.#fresh.add(entry.id)) this.freshCount = this.#fresh.count
         return
       case 'ignore':
         return
     }
+  }
+
+  #clearFresh(): void {
+    this.#fresh.clear()
+    this.freshCount = 0
   }
 
   #scheduleBalances(): void {

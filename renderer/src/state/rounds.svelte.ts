@@ -63,6 +63,15 @@ export class RoundsState {
     }
   }
 
+  /**
+   * After a reconnect: the round last heard of may be from before the node restarted (its round
+   * starts again at 0), so it no longer says which answer is stale.
+   */
+  resync(): Promise<void> {
+    this.#live = null
+    return this.refresh()
+  }
+
   /** Keeps the view fresh while the returned function is not called. */
   watch(): () => void {
     this.#watchers++

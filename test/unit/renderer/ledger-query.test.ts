@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import type { EntryView, TransferView } from '../../../core/api/types.ts'
 import {
   decimalsOf,
+  FreshCounter,
   filterQuery,
   knownAssets,
   type LedgerFilter,
@@ -110,6 +111,14 @@ describe('placing a live entry without moving the rows on show', () => {
     assert.equal(placeEntry(transfer(), view({ firstPage: false })), 'announce')
   })
 
+  it('announces rather than inserts once the first page holds twice its rows, so no row on show is dropped', () => {
+    assert.equal(placeEntry(transfer(), view({ full: true })), 'announce')
+    assert.equal(
+      placeEntry(transfer({ status: 'committed' }), view({ full: true, shown: () => true })),
+      'update',
+    )
+  })
+
   it('leaves out a new entry the filter does not match', () => {
     assert.equal(placeEntry(transfer(), view({ filter: f({ account: 'carol' }) })), 'ignore')
     assert.equal(
@@ -173,5 +182,29 @@ describe('ledger words and numbers', () => {
 
   it('suggests the genesis assets and those with balances, once each, sorted', () => {
     assert.deepEqual(knownAssets(status, [{ asset: 'USD' }, { asset: 'BTC' }]), ['BTC', 'USD'])
+  })
+})
+
+describe('the count of new entries behind the button', () => {
+  it('counts an entry once however many status events it has', () => {
+    const c = new FreshCounter()
+    assert.equal(c.add('a'), true)
+    assert.equal(c.add('a'), false)
+    c.add('b')
+    assert.equal(c.count, 2)
+    c.clear()
+    assert.equal(c.count, 0)
+    assert.equal(c.add('a'), true)
+  })
+
+  it('keeps only the latest ids, so a page left open for days holds a bounded set, and still counts every entry', () => {
+    const c = new FreshCounter(3)
+    for (const id of ['a', 'b', 'c', 'd', 'e']) c.add(id)
+    assert.equal(c.count, 5)
+    // 'e' is still remembered: a later status event of it is not counted again.
+    assert.equal(c.add('e'), false)
+    // 'a' was let go: the memory did not grow past 3 ids.
+    assert.equal(c.add('a'), true)
+    assert.equal(c.count, 6)
   })
 })
