@@ -317,10 +317,6 @@ export class Store {
       where.push('seq < @before')
       params.before = before
     }
-    if (query.account !== undefined) {
-      where.push('(from_account = @account OR to_account = @account)')
-      params.account = query.account
-    }
     if (query.asset !== undefined) {
       where.push('asset = @asset')
       params.asset = query.asset
@@ -336,9 +332,23 @@ export class Store {
       )
       params.q = query.q.toLowerCase()
     }
-    const sql = `SELECT ${ENTRY_ROW} FROM entries ${
-      where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
-    } ORDER BY seq DESC LIMIT @limit`
+    const and = (extra: string[]) => {
+      const all = [...extra, ...where]
+      return all.length > 0 ? `WHERE ${all.join(' AND ')}` : ''
+    }
+    let sql: string
+    if (query.account !== undefined) {
+      // "from = a OR to = a" makes SQLite read every entry of the account through both indexes
+      // and sort them all for one page (60 ms a page for an account in 36,000 of 100,000
+      // entries). The newest page of each side, each read in order from its own index, holds the
+      // newest page of both.
+      params.account = query.account
+      const side = (column: string) =>
+        `SELECT seq FROM (SELECT seq FROM entries ${and([`${column} = @account`])} ORDER BY seq DESC LIMIT @limit)`
+      sql = `SELECT ${ENTRY_ROW} FROM entries WHERE seq IN (${side('from_account')} UNION ${side('to_account')}) ORDER BY seq DESC LIMIT @limit`
+    } else {
+      sql = `SELECT ${ENTRY_ROW} FROM entries ${and([])} ORDER BY seq DESC LIMIT @limit`
+    }
     const rows = this.#do('reading entries', () => this.#pageQuery(sql).all(params))
     const more = rows.length > limit
     const page = more ? rows.slice(0, limit) : rows

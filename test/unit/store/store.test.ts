@@ -3,9 +3,9 @@ import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
-import type { Block, Commit, SignedEntry } from '../../../core/ledger/index.ts'
+import type { Block, Commit, SignedEntry, Transfer } from '../../../core/ledger/index.ts'
 import { blockHash, signEntry } from '../../../core/ledger/index.ts'
-import type { Store } from '../../../core/store/index.ts'
+import type { EntryQuery, Store } from '../../../core/store/index.ts'
 import { MAX_PAGE, StoreError } from '../../../core/store/index.ts'
 import { author, commitBlock, newChain, openIn, tempDirs, transferEntry } from './helpers.ts'
 
@@ -419,6 +419,57 @@ describe('entry pages', () => {
     assert.deepEqual(ids(s.entries({ status: 'committed', limit: 10 })), [es[4]!.id, es[1]!.id])
     assert.deepEqual(ids(s.entries({ status: 'relayed', limit: 10 })), [fromAlice.id])
     assert.deepEqual(ids(s.entries({ account: 'bob', status: 'committed', limit: 1 })), [es[4]!.id])
+    s.close()
+  })
+
+  it('pages an account on both sides of its entries, with other filters, as one newest-first list', () => {
+    const s = fresh()
+    const chain = newChain()
+    // alice is sender and receiver in turn, with other accounts' entries between, so that each
+    // page must merge the two sides.
+    const assets = ['EUR', 'USD']
+    const all = Array.from({ length: 60 }, (_, i) => {
+      const from = i % 3 === 0 ? 'alice' : i % 3 === 1 ? 'carol' : 'bob'
+      const to = i % 3 === 0 ? (i % 2 === 0 ? 'bob' : 'carol') : i % 2 === 0 ? 'alice' : 'dave'
+      return transferEntry(chain, i + 1, { from, to, asset: assets[i % 2]!, memo: `m${i % 5}` })
+    })
+    for (const e of all) s.putEntry(e, true, 1)
+    const body = (e: SignedEntry) => e.entry.body as Transfer
+    const cases: {
+      query: Omit<EntryQuery, 'limit' | 'before'>
+      keep: (e: SignedEntry) => boolean
+    }[] = [
+      {
+        query: { account: 'alice' },
+        keep: (e) => body(e).from === 'alice' || body(e).to === 'alice',
+      },
+      {
+        query: { account: 'alice', asset: 'EUR' },
+        keep: (e) =>
+          (body(e).from === 'alice' || body(e).to === 'alice') && body(e).asset === 'EUR',
+      },
+      {
+        query: { account: 'alice', q: 'm3' },
+        keep: (e) => (body(e).from === 'alice' || body(e).to === 'alice') && body(e).memo === 'm3',
+      },
+    ]
+    for (const { query, keep } of cases) {
+      const expected = all
+        .filter(keep)
+        .map((e) => e.id)
+        .reverse()
+      for (const limit of [1, 4, 7, 100]) {
+        const seen: string[] = []
+        let before: number | undefined
+        for (;;) {
+          const page = s.entries({ ...query, limit, ...(before === undefined ? {} : { before }) })
+          seen.push(...ids(page))
+          if (page.next === null) break
+          before = page.next
+        }
+        assert.deepEqual(seen, expected, `${JSON.stringify(query)} by ${limit}`)
+      }
+    }
     s.close()
   })
 
