@@ -66,6 +66,21 @@ test('every folder imports only the layers the design allows', () => {
   assert.deepEqual(wrong, [])
 })
 
+test('the renderer takes only types from core/api, so its bundle holds no Node code', () => {
+  const wrong: string[] = []
+  for (const file of sources(join(root, 'renderer'))) {
+    const text = readFileSync(file, 'utf8')
+    for (const m of text.matchAll(
+      /(?:^|\n)\s*((?:import|export)\b[^'"]*?)from\s+['"]([^'"]+)['"]/g,
+    )) {
+      if (!m[2]!.startsWith('.') || layerOf(resolve(dirname(file), m[2]!)) !== 'core/api') continue
+      // `import { type A }` is kept as an import under verbatimModuleSyntax: only `import type` is not.
+      if (!/^(?:import|export)\s+type\b/.test(m[1]!)) wrong.push(`${relative(root, file)}: ${m[2]}`)
+    }
+  }
+  assert.deepEqual(wrong, [])
+})
+
 test('the consensus core reads no clock, no random source and no network', () => {
   const found: string[] = []
   for (const file of sources(join(root, 'core/consensus'))) {

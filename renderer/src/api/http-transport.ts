@@ -10,13 +10,10 @@ import {
   type ApiRequest,
   type EventSink,
   NodeUnreachable,
+  REQUEST_TIMEOUT_MS,
+  retryDelay,
   type Transport,
 } from './transport.ts'
-
-/** Reconnect delays: quick at first (a restart takes a second or two), then every 5 s. */
-const RETRY_MS = [250, 500, 1_000, 2_000, 5_000]
-/** A request the node has not answered by then counts as the node being away. */
-const REQUEST_TIMEOUT_MS = 15_000
 
 export class HttpTransport implements Transport {
   readonly #base: string
@@ -95,7 +92,7 @@ export class HttpTransport implements Transport {
         socket = null
         const now = Date.now()
         lostAt ??= now
-        const delay = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!
+        const delay = retryDelay(attempt)
         attempt++
         sink.link({ state: 'down', since: lostAt, retryAt: now + delay })
         timer = setTimeout(open, delay)

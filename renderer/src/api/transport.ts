@@ -3,21 +3,22 @@
  * WebSocket in the web mode that `tally node` serves, and a MessagePort in the desktop app. The
  * screens and their state never know which one they have.
  */
+import type { ApiReply, ApiRequest } from '../../../core/api/port-protocol.ts'
 import type { EventMessage } from '../../../core/api/types.ts'
 
-export interface ApiRequest {
-  readonly method: 'GET' | 'POST'
-  /** Path and query under the node's root, e.g. `/api/entries?status=committed`. */
-  readonly path: string
-  readonly body?: unknown
-  readonly headers?: Readonly<Record<string, string>>
-}
+// The shapes live with the MessagePort protocol, which carries them as they are, so that the
+// core's end of the port and the renderer read one definition.
+export type { ApiReply, ApiRequest }
 
-export interface ApiReply {
-  readonly status: number
-  /** Parsed JSON, or null when the answer had no JSON body. */
-  readonly body: unknown
-  readonly headers: Readonly<Record<string, string>>
+/** A request the node has not answered by then counts as the node being away. */
+export const REQUEST_TIMEOUT_MS = 15_000
+
+/** Reconnect delays: quick at first (a restart takes a second or two), then every 5 s. */
+const RETRY_MS = [250, 500, 1_000, 2_000, 5_000] as const
+
+/** How long to wait before try `attempt` (0 for the first after a loss) to open the stream again. */
+export function retryDelay(attempt: number): number {
+  return RETRY_MS[Math.min(Math.max(0, attempt), RETRY_MS.length - 1)]!
 }
 
 /** The node could not be asked at all: it is stopped, or the link is down. */
