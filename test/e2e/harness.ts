@@ -205,3 +205,69 @@ export function fixedToken(cluster: Cluster, i: number): string[] {
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 })
   return ['--token-file', file, '--no-mdns']
 }
+
+/**
+ * What Tab reaches on the page: walks focus forward through every control until it comes back
+ * round, and returns, for each control that can take focus and is shown, whether Tab reached it,
+ * its accessible name as the page gives it, and whether its focus is drawn (an outline or a
+ * shadow). Run in the page as a string: the root tsconfig has no DOM types.
+ */
+export async function keyboardReach(
+  page: Page,
+): Promise<{ control: string; reached: boolean; named: boolean; drawn: boolean }[]> {
+  await page.evaluate(`(() => {
+    window.__reach = new Map()
+    document.addEventListener('focusin', (e) => {
+      const el = e.target
+      const s = getComputedStyle(el)
+      const drawn = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none'
+      window.__reach.set(el, drawn)
+    }, { once: false })
+    document.activeElement?.blur()
+  })()`)
+  const total = (await page.evaluate(
+    `document.querySelectorAll('a[href],button,input,select,textarea,summary,[tabindex]').length`,
+  )) as number
+  for (let i = 0; i < total + 2; i++) await page.keyboard.press('Tab')
+  return (await page.evaluate(`(() => {
+    const out = []
+    const name = (el) => {
+      const labelled = el.getAttribute('aria-labelledby')
+      if (labelled) return labelled.split(/\\s+/).map((id) => document.getElementById(id)?.textContent ?? '').join(' ').trim()
+      if (el.getAttribute('aria-label')) return el.getAttribute('aria-label').trim()
+      if (el.labels && el.labels.length > 0) return [...el.labels].map((l) => l.textContent).join(' ').trim()
+      if (el.getAttribute('title')) return el.getAttribute('title').trim()
+      return (el.textContent ?? '').trim()
+    }
+    for (const el of document.querySelectorAll('a[href],button,input,select,textarea,summary,[tabindex]')) {
+      if (el.disabled || el.getAttribute('tabindex') === '-1' || el.closest('[inert],[hidden]')) continue
+      const r = el.getBoundingClientRect()
+      if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue
+      if (el.type === 'radio' && !el.checked) continue // a radio group is one stop; arrows move in it
+      const control = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' + name(el).slice(0, 40) + '"'
+      out.push({ control, reached: window.__reach.has(el), named: name(el) !== '', drawn: window.__reach.get(el) === true })
+    }
+    return out
+  })()`)) as { control: string; reached: boolean; named: boolean; drawn: boolean }[]
+}
+
+/** Fails unless Tab reaches every shown control, and each has a name and a drawn focus. */
+export async function checkKeyboard(page: Page, screen: string): Promise<void> {
+  const controls = await keyboardReach(page)
+  assert.ok(controls.length > 0, `no control found on ${screen}`)
+  const bad = controls.filter((c) => !c.reached || !c.named || !c.drawn)
+  assert.deepEqual(
+    bad.map((c) =>
+      [
+        c.control,
+        !c.reached && 'not reached by Tab',
+        !c.named && 'no name',
+        !c.drawn && 'no visible focus',
+      ]
+        .filter(Boolean)
+        .join(': '),
+    ),
+    [],
+    `keyboard on ${screen}`,
+  )
+}
