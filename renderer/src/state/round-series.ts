@@ -142,6 +142,26 @@ export function barThickness(widthPx: number, points: number): number {
 }
 
 /** Multiples of `step` within [min, max]: tick marks on round clock times (…:02:00, …:04:00). */
+/** Tick steps on round clock times, the smallest first. */
+const TICK_STEPS = [10_000, 15_000, 30_000, 60_000, 120_000]
+/** The chart never shows less than this much time, so a few blocks do not fill it edge to edge. */
+const MIN_SPAN_MS = 60_000
+
+/**
+ * The time the chart shows: up to now, back to the first block it holds (with a little room) or
+ * MAX_AGE_MS, whichever is nearer, so a node started a minute ago does not squeeze its blocks
+ * into the last sixth of a ten-minute axis; and a tick step that gives at most six ticks.
+ */
+export function chartWindow(
+  points: readonly BlockPoint[],
+  now: number,
+): { min: number; max: number; step: number } {
+  const first = points[0]?.time ?? now
+  const span = Math.min(MAX_AGE_MS, Math.max(MIN_SPAN_MS, (now - first) * 1.1))
+  const step = TICK_STEPS.find((s) => span / s <= 6) ?? TICK_STEPS[TICK_STEPS.length - 1]!
+  return { min: now - span, max: now, step }
+}
+
 export function alignedTicks(min: number, max: number, step: number): number[] {
   const out: number[] = []
   for (let t = Math.ceil(min / step) * step; t <= max; t += step) out.push(t)

@@ -7,6 +7,7 @@ import {
   type BlockPoint,
   barThickness,
   chartRows,
+  chartWindow,
   MAX_AGE_MS,
   MAX_POINTS,
   pointsFromRecent,
@@ -104,4 +105,18 @@ test('time ticks fall on round multiples of the step inside the window', () => {
   assert.deepEqual(alignedTicks(130_000, 500_000, 120_000), [240_000, 360_000, 480_000])
   assert.deepEqual(alignedTicks(240_000, 240_000, 120_000), [240_000])
   assert.deepEqual(alignedTicks(241_000, 359_000, 120_000), [])
+})
+
+test('a young chart shows the time since its first block, with room, and at least a minute', () => {
+  const now = 1_000_000_000
+  const at = (ago: number) => ({ height: 1, time: now - ago, entries: 0 })
+  assert.deepEqual(chartWindow([at(100_000)], now), { min: now - 110_000, max: now, step: 30_000 })
+  assert.deepEqual(chartWindow([at(5_000)], now), { min: now - 60_000, max: now, step: 10_000 })
+  assert.deepEqual(chartWindow([], now), { min: now - 60_000, max: now, step: 10_000 })
+})
+
+test('an old chart shows ten minutes with a tick every two', () => {
+  const now = 1_000_000_000
+  const w = chartWindow([{ height: 1, time: now - 3_600_000, entries: 0 }], now)
+  assert.deepEqual(w, { min: now - MAX_AGE_MS, max: now, step: 120_000 })
 })
