@@ -166,7 +166,12 @@ describe('the interface on a three-member ledger', { timeout: 600_000 }, () => {
     await page.locator('#submit-to-error').waitFor()
     await page.locator('#submit-amount-error').waitFor()
 
-    await page.waitForTimeout(500)
+    // A POST would have been sent at the click, before the next status poll (every 2 s): once a
+    // poll asked after the click has its answer, any such POST has been seen.
+    const poll = await page.waitForRequest((r) => r.url().endsWith('/api/status'), {
+      timeout: 10_000,
+    })
+    await poll.response()
     assert.equal(posts(), before, 'an invalid form reached POST /api/entries')
   })
 

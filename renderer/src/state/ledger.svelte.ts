@@ -83,7 +83,7 @@ export class LedgerState {
   readonly filtered = $derived(isFiltered(this.#applied))
 
   async refresh(): Promise<void> {
-    await Promise.all([this.#load(this.#applied), this.refreshBalances()])
+    await Promise.all([this.#load(this.#applied, this.#stack), this.refreshBalances()])
   }
 
   /** A filter field changed: ask again from the newest page, after the typing pauses. */
@@ -112,15 +112,14 @@ export class LedgerState {
 
   older(): void {
     if (this.next === null || this.loading) return
-    this.#stack.push({ before: this.next, offset: this.offset + this.entries.length })
+    const mark = { before: this.next, offset: this.offset + this.entries.length }
     // The cursor belongs to the filter of the page on show, not to one still being typed.
-    void this.#load(this.#applied)
+    void this.#load(this.#applied, [...this.#stack, mark])
   }
 
   newer(): void {
     if (this.#stack.length <= 1 || this.loading) return
-    this.#stack.pop()
-    void this.#load(this.#applied)
+    void this.#load(this.#applied, this.#stack.slice(0, -1))
   }
 
   /** "N new entries — show": back to the newest page, where they are. */
@@ -189,12 +188,15 @@ export class LedgerState {
   }
 
   #restart(): Promise<void> {
-    this.#stack = [{ before: undefined, offset: 0 }]
-    return this.#load({ ...this.filter })
+    return this.#load({ ...this.filter }, [{ before: undefined, offset: 0 }])
   }
 
-  async #load(filter: LedgerFilter): Promise<void> {
-    const mark = this.#stack[this.#stack.length - 1] ?? { before: undefined, offset: 0 }
+  /**
+   * Shows the page at the top of `stack`. The stack becomes the one on show only once the page
+   * has come: a page that fails leaves the one on show, its position and its paging as they were.
+   */
+  async #load(filter: LedgerFilter, stack: PageMark[]): Promise<void> {
+    const mark = stack[stack.length - 1] ?? { before: undefined, offset: 0 }
     const id = ++this.#request
     this.loading = true
     this.#buffered = []
@@ -211,6 +213,7 @@ export class LedgerState {
     }
     this.error = null
     this.loaded = true
+    this.#stack = stack
     const filterChanged = JSON.stringify(filter) !== JSON.stringify(this.#applied)
     this.#applied = filter
     this.entries = r.value.entries

@@ -141,7 +141,6 @@ export function barThickness(widthPx: number, points: number): number {
   return Math.max(1, Math.min(8, Math.floor((widthPx / (points - 1)) * 0.6)))
 }
 
-/** Multiples of `step` within [min, max]: tick marks on round clock times (…:02:00, …:04:00). */
 /** Tick steps on round clock times, the smallest first. */
 const TICK_STEPS = [10_000, 15_000, 30_000, 60_000, 120_000]
 /** The chart never shows less than this much time, so a few blocks do not fill it edge to edge. */
@@ -162,6 +161,7 @@ export function chartWindow(
   return { min: now - span, max: now, step }
 }
 
+/** Multiples of `step` within [min, max]: tick marks on round clock times (…:02:00, …:04:00). */
 export function alignedTicks(min: number, max: number, step: number): number[] {
   const out: number[] = []
   for (let t = Math.ceil(min / step) * step; t <= max; t += step) out.push(t)
