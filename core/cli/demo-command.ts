@@ -10,10 +10,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { StatusView, TransferRequest } from '../api/types.ts'
+import { DB_FILE } from '../node/node.ts'
 import { createTestnet } from '../node/testnet.ts'
 import { API_FILE } from './node-command.ts'
 import { integer, type Options, UsageError } from './options.ts'
@@ -23,8 +24,20 @@ export const DEMO_NODES = 3
 export const DEFAULT_DEMO_DIR = '.tally-demo'
 /** Peers on P..P+2 and the APIs on P+100..P+102: away from `tally testnet`'s default 26650. */
 export const DEFAULT_DEMO_BASE_PORT = 27_100
-/** Marks a folder this command made, so `--fresh` never deletes anything else. */
-const MARK = 'demo.json'
+/**
+ * Marks a folder this command made, so that `--fresh` deletes nothing else: a file of a name no
+ * one else uses, holding `{"madeBy":"tally demo","version":1,…}`, checked by its content.
+ */
+export const MARK = '.tally-demo.json'
+const MARK_MADE_BY = 'tally demo'
+const MARK_VERSION = 1
+/**
+ * The marker of the first version of this command: `demo.json`, a name too common to trust. A
+ * folder with one is taken as a demo folder only if the file holds exactly what that version
+ * wrote and node0..node2 are there with their token files; it is then given the new marker.
+ */
+const LEGACY_MARK = 'demo.json'
+const LEGACY_CONTENT = /^\{"nodes":3,"basePort":(\d{4,5})\}\n$/
 /** The node's API token, kept across restarts (`tally node --token-file`). */
 export const TOKEN_FILE = 'api-token'
 /** How long a node may take from its start to serving its API. */
@@ -84,33 +97,101 @@ export function uiAddress(node: Pick<DemoNode, 'api' | 'token'>): string | null 
   return node.api === null || node.token === null ? null : `${node.api}/#token=${node.token}`
 }
 
+/** What marks `dir` as made by `tally demo`: the marker, the first version's, or nothing. */
+export function demoMark(dir: string): 'current' | 'legacy' | null {
+  try {
+    const mark = JSON.parse(readFileSync(join(dir, MARK), 'utf8')) as unknown
+    if (
+      typeof mark === 'object' &&
+      mark !== null &&
+      (mark as { madeBy?: unknown }).madeBy === MARK_MADE_BY &&
+      (mark as { version?: unknown }).version === MARK_VERSION
+    ) {
+      return 'current'
+    }
+  } catch {
+    // No marker, or not ours: try the first version's.
+  }
+  try {
+    if (!LEGACY_CONTENT.test(readFileSync(join(dir, LEGACY_MARK), 'utf8'))) return null
+    for (let i = 0; i < DEMO_NODES; i++) {
+      const nodeDir = join(dir, `node${i}`)
+      if (!/^[0-9a-f]{64}\n$/.test(readFileSync(join(nodeDir, TOKEN_FILE), 'utf8'))) return null
+      if (!existsSync(join(nodeDir, DB_FILE))) return null
+    }
+    return 'legacy'
+  } catch {
+    return null
+  }
+}
+
+function writeMark(dir: string, basePort: number): void {
+  const mark = { madeBy: MARK_MADE_BY, version: MARK_VERSION, nodes: DEMO_NODES, basePort }
+  writeFileSync(join(dir, MARK), `${JSON.stringify(mark)}\n`)
+}
+
 /**
  * Makes the demo's data folder unless it is there (or `fresh` asks for a new one). Returns
- * whether it made it. Refuses a non-empty folder it did not make.
+ * whether it made it. Refuses, deleting nothing, a non-empty folder without the demo's marker.
+ * `fresh` deletes only what the demo made (node0..node2, which hold the token files, and the
+ * marker), never the folder itself, so anything else a user put there stays.
  */
 export function prepareDemoDir(dir: string, fresh: boolean, basePort: number): boolean {
-  if (existsSync(join(dir, MARK))) {
-    if (!fresh) return false
-    rmSync(dir, { recursive: true, force: true })
-  } else if (existsSync(dir) && readdirSync(dir).length > 0) {
-    throw new UsageError(`${dir} is not empty and was not made by tally demo; give another --dir`)
+  const mark = demoMark(dir)
+  if (mark === 'legacy') {
+    // Made by the first version: give it the marker, whose basePort is the one it was made with.
+    const legacyPort = Number(LEGACY_CONTENT.exec(readFileSync(join(dir, LEGACY_MARK), 'utf8'))![1])
+    writeMark(dir, legacyPort)
+    rmSync(join(dir, LEGACY_MARK), { force: true })
   }
+  if (mark !== null) {
+    if (!fresh) {
+      for (let i = 0; i < DEMO_NODES; i++) {
+        if (!existsSync(join(dir, `node${i}`, DB_FILE))) {
+          throw new UsageError(`${dir} has no ledger in node${i}; --fresh makes a new one`)
+        }
+      }
+      return false
+    }
+    for (let i = 0; i < DEMO_NODES; i++) {
+      rmSync(join(dir, `node${i}`), { recursive: true, force: true })
+    }
+    rmSync(join(dir, MARK), { force: true })
+  } else if (existsSync(dir)) {
+    let entries: string[]
+    try {
+      entries = readdirSync(dir)
+    } catch (error) {
+      throw new UsageError(`${dir}: ${(error as Error).message}; give another --dir`)
+    }
+    if (entries.length > 0) {
+      throw new UsageError(
+        `${dir} is not empty and was not made by tally demo (it has no valid ${MARK}); ` +
+          `nothing was deleted. Give another --dir, or remove the folder yourself`,
+      )
+    }
+  }
+  mkdirSync(dir, { recursive: true })
+  // First, so that a folder left half made is still known as the demo's, and --fresh renews it.
+  writeMark(dir, basePort)
   createTestnet({ nodes: DEMO_NODES, dir, basePort, faultModel: 'crash', name: 'demo' })
   for (let i = 0; i < DEMO_NODES; i++) {
     writeFileSync(join(dir, `node${i}`, TOKEN_FILE), `${randomBytes(32).toString('hex')}\n`, {
       mode: 0o600,
     })
   }
-  writeFileSync(join(dir, MARK), `${JSON.stringify({ nodes: DEMO_NODES, basePort })}\n`)
   return true
 }
 
 /**
  * Stops nodes of this folder that an earlier demo left running (one killed with SIGKILL cannot
  * stop its children): their api.json names the pid, and /proc tells whether that pid is still
- * a `tally node` of this folder rather than a process that reused the number.
+ * a `tally node` of this folder rather than a process that reused the number. Only in a folder
+ * with the demo's marker: elsewhere those nodes are not the demo's to stop.
  */
 export function stopLeftovers(dir: string, say: (line: string) => void = () => {}): void {
+  // In a folder the demo did not make, a `tally node` of <dir>/nodeN is someone else's node.
+  if (demoMark(dir) === null) return
   for (let i = 0; i < DEMO_NODES; i++) {
     const nodeDir = join(dir, `node${i}`)
     let pid: number
@@ -138,11 +219,18 @@ export class Demo {
   readonly nodes: DemoNode[]
   readonly #say: (line: string) => void
   readonly #procs: (ChildProcess | null)[]
+  readonly #onSpawn: (child: ChildProcess) => void
   #closing = false
 
-  constructor(dir: string, say: (line: string) => void) {
+  /** `onSpawn` sees each node process it starts (a test registers them with its own killers). */
+  constructor(
+    dir: string,
+    say: (line: string) => void,
+    onSpawn: (child: ChildProcess) => void = () => {},
+  ) {
     this.dir = dir
     this.#say = say
+    this.#onSpawn = onSpawn
     this.nodes = Array.from({ length: DEMO_NODES }, (_, i) => ({
       index: i,
       name: `node${i}`,
@@ -169,6 +257,7 @@ export class Demo {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     this.#procs[i] = child
+    this.#onSpawn(child)
     node.pid = child.pid ?? null
     createInterface({ input: child.stderr! }).on('line', (line) => {
       node.log.push(line)

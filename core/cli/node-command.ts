@@ -5,7 +5,15 @@
  * The API port also serves the built interface; the address to open, token included, goes to
  * stderr as `ui: http://127.0.0.1:<port>/#token=<token>`.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startApi } from '../api/server.ts'
@@ -22,6 +30,8 @@ export async function runNode(o: Options): Promise<number> {
     throw new UsageError('--mdns or --no-mdns, not both')
   const listen = o.listen as string[] | undefined
   const peers = o.peer as string[] | undefined
+  // Before the machine starts, so that a bad file starts and stops nothing.
+  const token = typeof o['token-file'] === 'string' ? tokenFrom(o['token-file']) : undefined
   let fatal: Error | null = null
   let done: (code: number) => void = () => {}
   const finished = new Promise<number>((resolve) => {
@@ -43,7 +53,7 @@ export async function runNode(o: Options): Promise<number> {
   try {
     api = await startApi(machine, {
       port: integer(o, 'api-port', settings.apiPort, 0, 65_535),
-      ...(typeof o['token-file'] === 'string' ? { token: tokenFrom(o['token-file']) } : {}),
+      ...(token === undefined ? {} : { token }),
       testHooks: o['test-hooks'] === true,
       staticDir: UI_DIR,
     })
@@ -99,14 +109,25 @@ export async function runNode(o: Options): Promise<number> {
 
 /**
  * A fixed API token, for a browser tab that must outlive a restart of its node (`tally demo`).
- * Read from a file rather than an argument, which any user of the machine can see in `ps`.
+ * Read from a file rather than an argument, which any user of the machine can see in `ps`; a
+ * file that other users can read is used, with a warning on stderr.
  */
-function tokenFrom(file: string): string {
+export function tokenFrom(file: string, warn: (line: string) => void = console.error): string {
   let token: string
+  let fd: number | null = null
   try {
-    token = readFileSync(file, 'utf8').trim()
+    fd = openSync(file, 'r')
+    const mode = fstatSync(fd).mode & 0o777
+    if ((mode & 0o077) !== 0) {
+      warn(
+        `tally node: warning: --token-file ${file} can be read or changed by other users (mode ${mode.toString(8).padStart(3, '0')}); chmod 600 it`,
+      )
+    }
+    token = readFileSync(fd, 'utf8').trim()
   } catch (error) {
     throw new UsageError(`--token-file: ${(error as Error).message}`)
+  } finally {
+    if (fd !== null) closeSync(fd)
   }
   // The characters a URL fragment carries as they are, as the page reading `#token=` expects.
   if (!/^[A-Za-z0-9._~-]{32,256}$/.test(token)) {

@@ -38,6 +38,15 @@ export function killAllNodes(): void {
 process.on('exit', killAllNodes)
 
 /**
+ * Adds a node process started elsewhere (by a `Demo`, say) to those `killAllNodes` and
+ * `stopNodesOnSignals` kill, until it exits.
+ */
+export function trackNode(child: ChildProcess): void {
+  live.add(child)
+  child.once('exit', () => live.delete(child))
+}
+
+/**
  * On SIGINT or SIGTERM, kills the nodes and exits as the signal would have (status 128 + its
  * number). For long runs such as the bench, which are stopped by Ctrl-C or a kill.
  */

@@ -7,12 +7,13 @@ import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, describe, it } from 'node:test'
 import type { StatusView } from '../../core/api/types.ts'
-import { Demo, prepareDemoDir, uiAddress } from '../../core/cli/demo-command.ts'
+import { Demo, prepareDemoDir, stopLeftovers, uiAddress } from '../../core/cli/demo-command.ts'
 import { API_FILE } from '../../core/cli/node-command.ts'
+import { trackNode } from '../cluster/harness.ts'
 import { launchBrowser, newPage, until, waitForShell } from './harness.ts'
 
 const BIN = resolve(import.meta.dirname, '../../bin/tally.js')
@@ -41,22 +42,51 @@ async function status(ui: string): Promise<StatusView> {
   return (await res.json()) as StatusView
 }
 
+/** Whether a child process has not exited yet. */
+function running(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null
+}
+
+/**
+ * Stops a `tally demo` process the way that lets it stop its own nodes: SIGTERM, and SIGKILL
+ * only if it has not exited after 10 s (a SIGKILLed demo leaves its nodes running).
+ */
+async function stopDemo(demo: ChildProcess): Promise<void> {
+  if (!running(demo)) return
+  const exited = new Promise<void>((r) => demo.once('exit', () => r()))
+  demo.kill('SIGTERM')
+  const timer = setTimeout(() => demo.kill('SIGKILL'), 10_000)
+  await exited
+  clearTimeout(timer)
+}
+
 describe('tally demo', () => {
+  /** The demo folders the tests made, each in a temporary folder of its own. */
   const dirs: string[] = []
   let child: ChildProcess | null = null
-  const tmp = () => {
-    const d = mkdtempSync(join(tmpdir(), 'tally-demo-test-'))
+  const demoDir = () => {
+    const d = join(mkdtempSync(join(tmpdir(), 'tally-demo-test-')), 'demo')
     dirs.push(d)
     return d
   }
+  // If this process ends with the demo still running, it is told to stop its nodes.
+  const stopChild = () => {
+    if (child !== null && running(child)) child.kill('SIGTERM')
+  }
+  process.on('exit', stopChild)
 
-  after(() => {
-    child?.kill('SIGKILL')
-    for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  after(async () => {
+    if (child !== null) await stopDemo(child)
+    process.off('exit', stopChild)
+    for (const d of dirs) {
+      // Nodes a demo left (one killed after all) would run on in a deleted folder.
+      stopLeftovers(d)
+      rmSync(dirname(d), { recursive: true, force: true })
+    }
   })
 
   it('without a terminal it prints three UI addresses that serve the app and a growing ledger, reports a node that dies, and SIGINT leaves no node running', async () => {
-    const dir = join(tmp(), 'demo')
+    const dir = demoDir()
     const demo = spawn(
       process.execPath,
       [BIN, 'demo', '--dir', dir, '--base-port', String(basePort())],
@@ -142,10 +172,11 @@ describe('tally demo', () => {
   })
 
   it('a node stopped and started again keeps its address and token, and its open tab reconnects by itself', async () => {
-    const dir = join(tmp(), 'demo')
+    const dir = demoDir()
     prepareDemoDir(dir, false, basePort())
     const said: string[] = []
-    const demo = new Demo(dir, (l) => said.push(l))
+    // Its nodes are the harness's too: its exit and signal handlers kill them.
+    const demo = new Demo(dir, (l) => said.push(l), trackNode)
     const browser = await launchBrowser()
     try {
       await Promise.all(demo.nodes.map((_, i) => demo.start(i)))
