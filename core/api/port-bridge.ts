@@ -16,6 +16,11 @@
  * /api/ are forwarded (the interface's files and anything else are answered 400); a body past
  * MAX_PORT_BODY is answered 413 without being sent; at most MAX_IN_FLIGHT requests are forwarded
  * at a time (429 past that); no exception from a message reaches the process.
+ *
+ * The event stream is bounded too: the renderer acknowledges the events it takes (`ack`), and a
+ * renderer that falls more than MAX_UNACKED_EVENTS events or MAX_UNACKED_BYTES of their JSON
+ * behind has its stream ended with `link` `down`, as the web mode drops a WebSocket client that
+ * falls 8 MiB behind; a port that is never drained cannot make the core's memory grow.
  */
 import WebSocket from 'ws'
 import type {
@@ -42,6 +47,18 @@ export const MAX_IN_FLIGHT = 128
  * before it is copied into a request.
  */
 export const MAX_PORT_BODY = 4 * 1024 * 1024
+/**
+ * Bytes of event JSON posted to the port and not yet acknowledged past which the stream is ended:
+ * the web mode's bound on a WebSocket client's buffer (MAX_BUFFERED in core/api/server.ts).
+ */
+export const MAX_UNACKED_BYTES = 8 * 1024 * 1024
+/**
+ * Events posted and not yet acknowledged past which the stream is ended, whatever their size: each
+ * costs a clone and a listener call beyond its JSON. Twice the entries a block holds (10,000),
+ * because a block's commit tells each of them at once, faster than any acknowledgement can come
+ * back; the renderer acknowledges every 100 events (renderer/src/api/port-transport.ts).
+ */
+export const MAX_UNACKED_EVENTS = 20_000
 /** Longer than any path and query the interface makes; a longer one is not one of its calls. */
 const MAX_PATH = 8 * 1024
 const MAX_HEADERS = 32
@@ -75,6 +92,13 @@ export interface BridgedApi {
   readonly token: string
 }
 
+export interface PortBridgeOptions {
+  /** MAX_UNACKED_EVENTS unless a test lowers it. */
+  readonly maxUnackedEvents?: number
+  /** MAX_UNACKED_BYTES unless a test lowers it. */
+  readonly maxUnackedBytes?: number
+}
+
 export interface PortBridge {
   /** Stops the stream, abandons requests being answered and closes the port. */
   close(): void
@@ -86,9 +110,17 @@ type Checked =
   | { readonly ok: false; readonly status: number; readonly error: string }
 
 /** Serves `port` until it closes or `close()` is called. */
-export function bridgePort(port: PortLike, api: BridgedApi): PortBridge {
+export function bridgePort(
+  port: PortLike,
+  api: BridgedApi,
+  opts: PortBridgeOptions = {},
+): PortBridge {
   const base = new URL(api.url)
   const inFlight = new Map<PortRequestId, AbortController>()
+  const unacked = new Unacked(
+    opts.maxUnackedEvents ?? MAX_UNACKED_EVENTS,
+    opts.maxUnackedBytes ?? MAX_UNACKED_BYTES,
+  )
   let closed = false
   let listened = false
   let socket: WebSocket | null = null
@@ -116,10 +148,17 @@ export function bridgePort(port: PortLike, api: BridgedApi): PortBridge {
     let greeted = false
     ws.on('message', (data, isBinary) => {
       if (socket !== ws || isBinary) return
+      const text = String(data)
       let message: EventMessage
       try {
-        message = JSON.parse(String(data)) as EventMessage
+        message = JSON.parse(text) as EventMessage
       } catch {
+        return
+      }
+      const size = Buffer.byteLength(text)
+      if (!unacked.admits(size)) {
+        // Too far behind: the web mode closes such a client (1013) and it reconnects.
+        cut()
         return
       }
       // `open` once the stream greets, as the web mode reports it, just before the greeting.
@@ -127,6 +166,7 @@ export function bridgePort(port: PortLike, api: BridgedApi): PortBridge {
         greeted = true
         post({ v: V, kind: 'link', state: 'open' })
       }
+      unacked.posted(size)
       post({ v: V, kind: 'event', message })
     })
     // A refused or failed connection emits `error` and then `close`; the loss is told on `close`,
@@ -142,7 +182,18 @@ export function bridgePort(port: PortLike, api: BridgedApi): PortBridge {
   // retried here: the next try it shows is the one made, and a window that went away stops them.
   const listen = () => {
     listened = true
-    if (socket === null) connect()
+    if (socket !== null) return
+    // Still far behind (only a renderer that does not acknowledge is: the transport acknowledges
+    // all it took when told `down`): this try fails, and the renderer's back-off paces the next.
+    if (!unacked.caughtUp()) post({ v: V, kind: 'link', state: 'down' })
+    else connect()
+  }
+  /** Ends the stream of a renderer too far behind; it stays `listened`, to try again. */
+  const cut = () => {
+    const ws = socket
+    socket = null
+    ws?.terminate()
+    post({ v: V, kind: 'link', state: 'down' })
   }
   const unlisten = () => {
     listened = false
@@ -165,6 +216,11 @@ export function bridgePort(port: PortLike, api: BridgedApi): PortBridge {
         return
       case 'unlisten':
         unlisten()
+        return
+      case 'ack':
+        if (typeof m.events === 'number' && Number.isSafeInteger(m.events) && m.events > 0) {
+          unacked.acked(m.events)
+        } else if (id !== null) refuse(id, 400, 'an ack counts events: a positive integer')
         return
       case 'request': {
         if (id === null) return // nothing to address an answer to
@@ -220,6 +276,57 @@ export function bridgePort(port: PortLike, api: BridgedApi): PortBridge {
         // Closed already.
       }
     },
+  }
+}
+
+/**
+ * The events posted to the port and not yet acknowledged, oldest first, by their size as JSON: an
+ * `ack` of n takes the oldest n off (no more than were posted, so acknowledging ahead earns no
+ * credit).
+ */
+class Unacked {
+  readonly #maxEvents: number
+  readonly #maxBytes: number
+  /** Sizes of the events posted; those before #head are acknowledged. */
+  #sizes: number[] = []
+  #head = 0
+  #bytes = 0
+
+  constructor(maxEvents: number, maxBytes: number) {
+    this.#maxEvents = maxEvents
+    this.#maxBytes = maxBytes
+  }
+
+  get #count(): number {
+    return this.#sizes.length - this.#head
+  }
+
+  /** Whether one more event of `size` bytes stays within the bound; one alone always does. */
+  admits(size: number): boolean {
+    return (
+      this.#count === 0 || (this.#count < this.#maxEvents && this.#bytes + size <= this.#maxBytes)
+    )
+  }
+
+  /** At most half the bound is unacknowledged: a stream may open again. */
+  caughtUp(): boolean {
+    return this.#count <= this.#maxEvents / 2 && this.#bytes <= this.#maxBytes / 2
+  }
+
+  posted(size: number): void {
+    this.#sizes.push(size)
+    this.#bytes += size
+  }
+
+  acked(events: number): void {
+    const end = this.#head + Math.min(events, this.#count)
+    for (let i = this.#head; i < end; i++) this.#bytes -= this.#sizes[i]!
+    this.#head = end
+    // Drop what was acknowledged now and then, not at each ack: the list stays short either way.
+    if (this.#head === this.#sizes.length || this.#head >= 1024) {
+      this.#sizes = this.#sizes.slice(this.#head)
+      this.#head = 0
+    }
   }
 }
 

@@ -70,7 +70,30 @@ export interface PortUnlistenMessage {
   readonly kind: 'unlisten'
 }
 
-export type RendererMessage = PortRequestMessage | PortListenMessage | PortUnlistenMessage
+/**
+ * Flow control of the event stream: the renderer has taken `events` more `event` messages, counted
+ * since its previous `ack` over every stream of this port (an `event` that arrives after an
+ * `unlisten` or a `down` counts too). `PortTransport` sends one every 100 events or 250 ms after
+ * the first it has not acknowledged, whichever comes first, and at once when told `link` `down`
+ * or before it sends `listen`.
+ *
+ * The core keeps what it posted and was not acknowledged within a bound (core/api/port-bridge.ts):
+ * past it, the renderer is too far behind, as the web mode's stream says with close code 1013, and
+ * the core ends the stream with a `link` `down`. It opens it again on a `listen` once at most half
+ * the bound is still unacknowledged, and answers an earlier `listen` with another `down`.
+ */
+export interface PortAckMessage {
+  readonly v: PortProtocolVersion
+  readonly kind: 'ack'
+  /** A positive integer. */
+  readonly events: number
+}
+
+export type RendererMessage =
+  | PortRequestMessage
+  | PortListenMessage
+  | PortUnlistenMessage
+  | PortAckMessage
 
 // --- core → renderer ---------------------------------------------------------------------------
 
@@ -102,7 +125,8 @@ export interface PortEventMessage {
 
 /**
  * The event stream's state: `open` when it has greeted (sent just before the greeting's `event`),
- * `down` when it closed or could not open, once per failed try.
+ * `down` when it closed or could not open, once per failed try; also when the renderer fell too
+ * far behind acknowledging events (`PortAckMessage`).
  */
 export interface PortLinkMessage {
   readonly v: PortProtocolVersion

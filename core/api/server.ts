@@ -139,7 +139,7 @@ export async function startApi(target: ApiHost | TallyNode, opts: ApiOptions): P
     return bound
   }
 
-  /** Known once listening; the page's policy names it. */
+  /** Known once listening; the page's policy and the settings view name it. */
   let port = 0
   const server = createServer((req, res) => {
     const url = parseUrl(req.url)
@@ -168,7 +168,7 @@ export async function startApi(target: ApiHost | TallyNode, opts: ApiOptions): P
       req.resume()
       return
     }
-    route(host, current, req, url, opts.testHooks === true).then(
+    route(host, current, req, url, port, opts.testHooks === true).then(
       ([status, body, headers]) => send(res, status, body, headers),
       (error: unknown) => {
         if (error instanceof RequestError) {
@@ -396,6 +396,8 @@ async function route(
   current: () => Bound,
   req: IncomingMessage,
   url: URL,
+  /** The port this API listens on, for the settings view. */
+  apiPort: number,
   testHooks: boolean,
 ): Promise<Reply> {
   const path = url.pathname
@@ -419,7 +421,7 @@ async function route(
       const source = host.node ?? host.lobby
       if (source === null)
         throw new RequestError(503, 'the node is starting or stopping; ask again')
-      return [200, settingsView(source)]
+      return [200, settingsView(source, apiPort)]
     }
   }
   const { node, submitter, keys } = current()

@@ -328,7 +328,8 @@ export type EventMessage =
 /**
  * `GET /api/settings`: what this node runs with, read-only. The stored settings (kept in the
  * data folder's database) with this run's command-line overrides (`--listen`, `--peer`,
- * `--mdns`/`--no-mdns`). Answered by a machine without a ledger too.
+ * `--mdns`/`--no-mdns`), and the port the API listens on. Answered by a machine without a
+ * ledger too.
  */
 export interface SettingsView {
   /** The machine's name as its settings hold it; `''` when none was set. */
@@ -341,7 +342,10 @@ export interface SettingsView {
   readonly addrs: readonly string[]
   /** Static peers, dialled at start and again when lost (multiaddrs ending in `/p2p/<id>`). */
   readonly peers: readonly string[]
-  /** The API port setting; 0 picks a free one at each start (`--api-port` overrides it). */
+  /**
+   * The port the API listens on now, whatever chose it: the `apiPort` setting, `--api-port`, or,
+   * when those are 0, the free port taken at this start.
+   */
   readonly apiPort: number
   /** Whether it finds peers and ledgers on the LAN by mDNS. */
   readonly mdns: boolean

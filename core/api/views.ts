@@ -165,7 +165,8 @@ export interface SettingsSource {
   addrs(): string[]
 }
 
-export function settingsView(src: SettingsSource): SettingsView {
+/** `apiPort` is the port the API serving the view listens on (the setting may be 0, any free one). */
+export function settingsView(src: SettingsSource, apiPort: number): SettingsView {
   const s = src.effectiveSettings
   const t = s.timing
   return {
@@ -174,7 +175,7 @@ export function settingsView(src: SettingsSource): SettingsView {
     listen: [...s.listen],
     addrs: src.addrs(),
     peers: [...s.peers],
-    apiPort: s.apiPort,
+    apiPort,
     mdns: s.mdns,
     timing: {
       proposeMs: t.proposeMs,

@@ -107,7 +107,9 @@ export class RoundLog {
   /**
    * The node left `from`'s round for `next` (or the height was decided in `next`): that round
    * failed, and so did every round between, which it skipped. `held` is the state that holds
-   * the freshest messages of the height.
+   * the freshest messages of the height; but it has pruned the rounds more than ROUNDS_BEHIND
+   * below its own (core/consensus/machine.ts), so a round it no longer holds is judged from
+   * `from`, the last state that did.
    */
   #leave(from: ConsensusState, held: ConsensusState, next: number, why: 'moved' | 'decided') {
     const left = from.round
@@ -118,11 +120,12 @@ export class RoundLog {
         : jumped
           ? `; the others had moved on to round ${next}`
           : ''
-    const stall = this.#stall(held, left)
+    const holding = (round: number) => (held.rounds.has(round) ? held : from)
+    const stall = this.#stall(holding(left), left)
     this.#push({ round: left, step: from.step, ...stall, reason: stall.reason + after })
     // Only the last rounds of a long jump: the rest would be dropped by the bound at once.
     for (let r = Math.max(left + 1, next - MAX_FAILED); r < next; r++) {
-      const skipped = this.#stall(held, r)
+      const skipped = this.#stall(holding(r), r)
       this.#push({
         round: r,
         step: null,

@@ -9,6 +9,9 @@
  *
  * The bridge opens the stream when asked and says when it is lost; when to ask again is decided
  * here, with the web mode's back-off, so the `retryAt` shown is when the next try is made.
+ *
+ * Every `event` taken is acknowledged (`ack`), in batches: the bridge ends the stream of a
+ * renderer that falls too far behind rather than queue events on the port without end.
  */
 import type {
   CoreMessage,
@@ -37,6 +40,14 @@ const V: PortProtocolVersion = 1
  * Below the bridge's own bound (core/api/port-bridge.ts), so an honest renderer never meets it.
  */
 export const MAX_PENDING_REQUESTS = 64
+
+/**
+ * Events taken before they are acknowledged at once, and how long the first one not yet
+ * acknowledged waits for more: far below the bridge's bound (20,000 events or 8 MiB), so a
+ * renderer that keeps up is never cut off, and few enough messages that acking costs nothing.
+ */
+export const ACK_EVERY_EVENTS = 100
+export const ACK_AFTER_MS = 250
 
 export interface PortTransportOptions {
   /** 15 s unless a test shortens it. */
@@ -68,6 +79,9 @@ export class PortTransport implements Transport {
   #listening: Listening | null = null
   /** The other end is gone for good (the port said `close`, or `close()` was called here). */
   #closed = false
+  /** Events taken and not yet acknowledged to the bridge. */
+  #unacked = 0
+  #ackTimer: ReturnType<typeof setTimeout> | null = null
 
   constructor(port: PortLike, opts: PortTransportOptions = {}) {
     this.#port = port
@@ -110,7 +124,7 @@ export class PortTransport implements Transport {
     this.#listening = l
     sink.link({ state: 'connecting' })
     if (this.#closed) this.#down(l)
-    else this.#send({ v: V, kind: 'listen' })
+    else this.#listen()
     return () => {
       if (this.#listening === l) this.#stopListening()
     }
@@ -133,6 +147,28 @@ export class PortTransport implements Transport {
     this.#listening = null
     if (l.timer !== null) clearTimeout(l.timer)
     this.#send({ v: V, kind: 'unlisten' })
+  }
+
+  /** Asks for the stream, owing the bridge no acknowledgement, so a cut-off stream can reopen. */
+  #listen(): void {
+    this.#ack()
+    this.#send({ v: V, kind: 'listen' })
+  }
+
+  /** Counts an event taken, acknowledging a batch of them when it is full or has waited enough. */
+  #took(): void {
+    this.#unacked++
+    if (this.#unacked >= ACK_EVERY_EVENTS) this.#ack()
+    else this.#ackTimer ??= setTimeout(() => this.#ack(), ACK_AFTER_MS)
+  }
+
+  #ack(): void {
+    if (this.#ackTimer !== null) clearTimeout(this.#ackTimer)
+    this.#ackTimer = null
+    const events = this.#unacked
+    if (events === 0) return
+    this.#unacked = 0
+    this.#send({ v: V, kind: 'ack', events })
   }
 
   #send(message: RendererMessage): boolean {
@@ -161,7 +197,12 @@ export class PortTransport implements Transport {
         return
       }
       case 'event':
-        this.#listening?.sink.message(m.message)
+        // Counted whether or not a sink wants it: the bridge counts every event it posted.
+        try {
+          this.#listening?.sink.message(m.message)
+        } finally {
+          this.#took()
+        }
         return
       case 'link': {
         const l = this.#listening
@@ -171,6 +212,8 @@ export class PortTransport implements Transport {
           l.lostAt = null
           l.sink.link({ state: 'open' })
         } else {
+          // Every event of the stream came before its `down`: owe none when asking again.
+          this.#ack()
           this.#rejectAll('the link to the node went down')
           this.#down(l)
         }
@@ -191,13 +234,15 @@ export class PortTransport implements Transport {
       l.timer = null
       if (this.#listening !== l) return
       if (this.#closed) this.#down(l)
-      else this.#send({ v: V, kind: 'listen' })
+      else this.#listen()
     }, delay)
   }
 
   #portClosed(): void {
     if (this.#closed) return
     this.#closed = true
+    if (this.#ackTimer !== null) clearTimeout(this.#ackTimer)
+    this.#ackTimer = null
     this.#rejectAll('the connection to the node is closed')
     const l = this.#listening
     // A port that is gone stays gone; the link shows down (and keeps its back-off) until the app

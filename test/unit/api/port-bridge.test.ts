@@ -13,11 +13,21 @@ import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
-import { bridgePort, MAX_IN_FLIGHT, type PortBridge } from '../../../core/api/port-bridge.ts'
-import type { CoreMessage, PortReplyMessage } from '../../../core/api/port-protocol.ts'
+import {
+  bridgePort,
+  MAX_IN_FLIGHT,
+  type PortBridge,
+  type PortBridgeOptions,
+} from '../../../core/api/port-bridge.ts'
+import type {
+  CoreMessage,
+  PortEventMessage,
+  PortLinkMessage,
+  PortReplyMessage,
+} from '../../../core/api/port-protocol.ts'
 import { type ApiServer, startApi } from '../../../core/api/server.ts'
 import type { EventMessage, StatusView, SubmitResponse } from '../../../core/api/types.ts'
-import { PortTransport } from '../../../renderer/src/api/port-transport.ts'
+import { ACK_EVERY_EVENTS, PortTransport } from '../../../renderer/src/api/port-transport.ts'
 import {
   type EventSink,
   type LinkState,
@@ -48,9 +58,9 @@ function recorder(): EventSink & { messages: EventMessage[]; links: LinkState[] 
 }
 
 /** A bridge and a transport on the two ends of a fresh channel. */
-function wire(api: { url: string; token: string }) {
+function wire(api: { url: string; token: string }, opts: PortBridgeOptions = {}) {
   const { port1, port2 } = new MessageChannel()
-  const bridge = bridgePort(port1, api)
+  const bridge = bridgePort(port1, api, opts)
   const transport = new PortTransport(port2)
   return {
     bridge,
@@ -217,6 +227,9 @@ describe('the MessagePort bridge to a real node', () => {
       { v: 1, kind: 'reply', id: 1013, status: 200, body: null, headers: {} },
       { v: 1, kind: 'listen', extra: new Map([[1, 2]]) },
       { v: 1, kind: 'unlisten' },
+      { v: 1, kind: 'ack', events: 'all' },
+      { v: 1, kind: 'ack', id: 1014, events: -1 },
+      { v: 1, kind: 'ack', id: 1015, events: 0.5 },
     ]) {
       raw.postMessage(m)
     }
@@ -234,6 +247,8 @@ describe('the MessagePort bridge to a real node', () => {
       1011: 400,
       1012: 400,
       1013: 400,
+      1014: 400,
+      1015: 400,
     }
     await until('an answer to each malformed request', () =>
       Object.keys(expected).every((id) =>
@@ -300,6 +315,127 @@ describe('the MessagePort bridge when the API stops', () => {
     )
     const reply = await transport.request({ method: 'GET', path: '/api/status' })
     assert.equal(reply.status, 200)
+  })
+})
+
+describe("the MessagePort bridge's bound on events not acknowledged", () => {
+  let t: TestApi
+  const bridges: PortBridge[] = []
+  const ports: MessagePort[] = []
+  before(async () => {
+    // The only member: it commits alone, and each entry is told as it commits.
+    t = await startTestApi({ others: 0 })
+  })
+  after(async () => {
+    for (const b of bridges) b.close()
+    for (const p of ports) p.close()
+    await t.close()
+  })
+
+  /** A bridge whose renderer end is a bare port that acknowledges nothing unless told to. */
+  const bare = (opts: PortBridgeOptions) => {
+    const { port1, port2 } = new MessageChannel()
+    bridges.push(bridgePort(port1, t.api, opts))
+    ports.push(port2)
+    const seen = tap(port2)
+    return {
+      port: port2,
+      events: () => seen.filter((m): m is PortEventMessage => m.kind === 'event'),
+      links: () => seen.filter((m): m is PortLinkMessage => m.kind === 'link').map((m) => m.state),
+      send: (m: Record<string, unknown>) => port2.postMessage({ v: 1, ...m }),
+    }
+  }
+  const hellos = (events: readonly PortEventMessage[]) =>
+    events.filter((e) => e.message.type === 'hello').length
+  /** Stores `n` entries in batches of at most 1,000; each is told on the stream as it commits. */
+  const burst = async (n: number, memo: string) => {
+    for (let i = 0; i < n; i += 1000) {
+      const entries = Array.from({ length: Math.min(1000, n - i) }, (_, j) =>
+        transfer(i + j, `${memo} ${i + j}`),
+      )
+      const r = await t.call('POST', '/api/entries/batch', { entries })
+      assert.equal(r.status, 202, JSON.stringify(r.body))
+    }
+  }
+
+  it('cuts a port that never acknowledges at the bound, and opens again on a listen once it has', async () => {
+    const bound = 20
+    const b = bare({ maxUnackedEvents: bound })
+    b.send({ kind: 'listen' })
+    await until('the greeting', () => b.events().length === 1)
+    await burst(3 * bound, 'unread')
+    await until('the stream cut', () => b.links().includes('down'))
+    assert.deepEqual(b.links(), ['open', 'down'])
+    // The greeting and 19 more: the 21st event would have passed the bound.
+    assert.equal(b.events().length, bound)
+    await new Promise((r) => setTimeout(r, 200))
+    assert.equal(b.events().length, bound, 'the socket is closed: nothing more comes')
+
+    // A listen while still behind is one failed try; so is one with too little acknowledged.
+    b.send({ kind: 'listen' })
+    await until('a second down', () => b.links().length === 3)
+    b.send({ kind: 'ack', events: bound / 2 - 1 })
+    b.send({ kind: 'listen' })
+    await until('a third down', () => b.links().length === 4)
+    assert.deepEqual(b.links(), ['open', 'down', 'down', 'down'])
+    assert.equal(b.events().length, bound)
+
+    // Half the bound acknowledged: the stream opens again, with a new greeting. An ack of more
+    // than was posted earns no credit: the bound counts from the events posted since.
+    b.send({ kind: 'ack', events: 1 })
+    b.send({ kind: 'ack', events: 10 * bound })
+    b.send({ kind: 'listen' })
+    await until('the stream open again', () => b.links().at(-1) === 'open')
+    await until('a new greeting', () => hellos(b.events()) === 2)
+    await burst(2 * bound, 'unread again')
+    await until('the stream cut again', () => b.links().at(-1) === 'down')
+    assert.equal(b.events().length, 2 * bound, 'cut at the bound again')
+  })
+
+  it('counts the JSON of the events too', async () => {
+    const maxUnackedBytes = 8 * 1024
+    const b = bare({ maxUnackedBytes })
+    b.send({ kind: 'listen' })
+    await until('the greeting', () => b.events().length === 1)
+    await burst(40, 'bytes')
+    await until('the stream cut', () => b.links().includes('down'))
+    const sizes = b.events().map((e) => Buffer.byteLength(JSON.stringify(e.message)))
+    const bytes = sizes.reduce((n, size) => n + size, 0)
+    assert.ok(bytes <= maxUnackedBytes, `${bytes} bytes posted`)
+    assert.ok(bytes > maxUnackedBytes - Math.max(...sizes), `${bytes} bytes: room for more`)
+  })
+
+  it('never cuts a PortTransport that keeps up, while a port that does not is cut', async () => {
+    // Events reach a transport in this process only once the bridge yields, so one burst is
+    // posted whole before any ack can come back (across processes too: a block's commit tells
+    // all its entries at once). Hence bursts well below the bound, and above it in all.
+    const bound = 150
+    const w = wire(t.api, { maxUnackedEvents: bound })
+    const b = bare({ maxUnackedEvents: bound })
+    try {
+      const sink = recorder()
+      w.transport.listen(sink)
+      b.send({ kind: 'listen' })
+      await until('the stream open', () => sink.links.at(-1)?.state === 'open')
+      await until('the bare greeting', () => b.events().length === 1)
+      const mine = () =>
+        sink.messages.filter(
+          (m) =>
+            m.type === 'entry' &&
+            m.entry.kind === 'transfer' &&
+            m.entry.memo.startsWith('kept up '),
+        ).length
+      const size = 25
+      for (let i = 0; i < 8; i++) {
+        await burst(size, `kept up ${i}`)
+        await until(`burst ${i} told`, () => mine() === (i + 1) * size)
+      }
+      assert.ok(sink.messages.length > bound + ACK_EVERY_EVENTS, `${sink.messages.length} events`)
+      assert.deepEqual(sink.links, [{ state: 'connecting' }, { state: 'open' }], 'never cut')
+      assert.deepEqual(b.links(), ['open', 'down'], 'the port that does not acknowledge is cut')
+    } finally {
+      w.close()
+    }
   })
 })
 

@@ -70,7 +70,7 @@ describe('a node of three, two of them never running', () => {
     assert.deepEqual(r.body.recent, [])
   })
 
-  it('answers its settings: the stored ones, where it listens, its folder and timing', async () => {
+  it('answers its settings: the stored ones, where it and its API listen, its folder and timing', async () => {
     assert.equal((await t.call('GET', '/api/settings', undefined, null)).status, 401)
     assert.equal((await t.call('POST', '/api/settings', {})).status, 405)
     const r = await t.call<SettingsView>('GET', '/api/settings')
@@ -85,7 +85,9 @@ describe('a node of three, two of them never running', () => {
       s.addrs.join(' '),
     )
     assert.deepEqual(s.peers, [])
-    assert.equal(s.apiPort, 0)
+    // The port it listens on, not the setting (0 here: any free one).
+    assert.notEqual(s.apiPort, 0)
+    assert.equal(s.apiPort, Number(new URL(t.api.url).port))
     assert.equal(s.mdns, false)
     assert.deepEqual(s.timing, LAN_TIMING)
     assert.equal(s.pingIntervalMs, 2_000)
@@ -162,6 +164,7 @@ describe('a machine without a ledger', () => {
       assert.ok(s.name.length > 0, 'the lobby names the machine')
       assert.deepEqual(s.listen, ['/ip4/127.0.0.1/tcp/0'])
       assert.equal(s.mdns, false)
+      assert.equal(s.apiPort, Number(new URL(api.url).port))
       assert.ok(s.addrs.some((a) => /^\/ip4\/127\.0\.0\.1\/tcp\/[1-9]/.test(a)))
       assert.deepEqual(s.timing, LAN_TIMING)
       // The routes of a ledger still say there is none.

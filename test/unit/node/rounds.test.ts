@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { initialState, step } from '../../../core/consensus/machine.ts'
+import { initialState, ROUNDS_BEHIND, step } from '../../../core/consensus/machine.ts'
 import type { ConsensusState, Input } from '../../../core/consensus/types.ts'
 import { MAX_FAILED, RoundLog } from '../../../core/node/rounds.ts'
 import { Cluster } from '../consensus/harness.ts'
@@ -102,6 +102,28 @@ describe('the round log', () => {
     assert.equal(record?.round, 6)
     assert.deepEqual(record?.failed, expected)
     assert.deepEqual(log.failedAt(1), [], 'the height is decided')
+  })
+
+  it(`judges a round left by a jump past ROUNDS_BEHIND (${ROUNDS_BEHIND}) from what it held there`, () => {
+    const { c, log, feed, state } = setup()
+    // Round 0 (v1 proposes A): v0 prevotes A, v1 nil; no polka, so no lock keeps the round.
+    feed(c.proposal(1, 0, 'A'), c.prevote(1, 0, null))
+    assert.equal(state().round, 0)
+    assert.ok(state().rounds.get(0)?.proposal, 'the proposal is held')
+    // Two validators are heard from far above: v0 goes there at once, and the new state no
+    // longer holds round 0.
+    const far = ROUNDS_BEHIND + 4
+    feed(c.prevote(1, far, null), c.prevote(2, far, null))
+    assert.equal(state().round, far)
+    assert.equal(state().rounds.has(0), false, 'the machine pruned round 0')
+    const [left] = log.failedAt(1)
+    assert.deepEqual(left, {
+      round: 0,
+      step: 'prevote',
+      stalled: 'prevote',
+      proposer: c.id(1),
+      reason: `prevotes did not reach a quorum for one block (1 for a block, 1 nil, 1 not received, of 3); the others had moved on to round ${far}`,
+    })
   })
 
   it('counts the rounds up to one decided before the node got there', () => {
