@@ -5,7 +5,7 @@
  * live in a root folder beside the mount.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -70,6 +70,20 @@ export class LazyMount {
     this.#donePath = join(work, 'done.fifo')
   }
 
+  /**
+   * A folder for a mount's config and fifos. LazyFS takes a `--config-path` that contains "-o"
+   * (any case) for a missing one and aborts on its default (`strcasestr` in its main.cpp), and a
+   * random temporary name starts with "o" often enough to hang a run now and then: this name
+   * has no hyphen, and a temporary folder whose own path has "-o" is refused in words.
+   */
+  static workFolder(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'tallylazyfs'))
+    if (/-o/i.test(dir)) {
+      throw new Error(`LazyFS cannot take a config path containing "-o": ${dir} (set TMPDIR)`)
+    }
+    return dir
+  }
+
   /** Mounts `root` at `mountpoint` (both made if missing); `work` holds the config and fifos. */
   static async mount(
     bin: string,
@@ -131,9 +145,15 @@ export class LazyMount {
     })
     this.#proc = proc
     // LazyFS makes the fifos itself; read-write opens a fifo without waiting for a writer.
-    while (!existsSync(this.#donePath)) await sleep(20)
-    this.#done = await open(this.#donePath, 'r+')
     const deadline = Date.now() + 30_000
+    while (!existsSync(this.#donePath)) {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        throw new Error(`lazyfs exited (${proc.exitCode ?? proc.signalCode}): ${stderr}`)
+      }
+      if (Date.now() > deadline) throw new Error(`lazyfs made no fifo in 30 s: ${stderr}`)
+      await sleep(20)
+    }
+    this.#done = await open(this.#donePath, 'r+')
     while (!isMountpoint(this.mountpoint)) {
       if (proc.exitCode !== null) throw new Error(`lazyfs exited with ${proc.exitCode}: ${stderr}`)
       if (Date.now() > deadline) throw new Error(`lazyfs did not mount ${this.mountpoint} in 30 s`)

@@ -11,7 +11,7 @@
  * Ends with `power: C cuts, V violations`; exits 1 if V > 0. Skips, saying why, only where
  * /dev/fuse is missing.
  */
-import { renameSync } from 'node:fs'
+import { renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { StatusView } from '../../core/api/types.ts'
@@ -46,6 +46,8 @@ class PowerRun {
   readonly #prng: Prng
   readonly #cluster: Cluster
   readonly #mounts: LazyMount[] = []
+  /** Each mount's config and fifos, outside the cluster folder (see LazyMount.workFolder). */
+  readonly #work: string[] = []
   readonly #reported = new Reported()
   readonly #load: Load
   /** Nodes expected to stop themselves (their disk was torn away under them). */
@@ -73,9 +75,9 @@ class PowerRun {
       // The testnet's files become the mount's root; the node's data folder is the mount.
       const root = join(this.#cluster.dir, `root${i}`)
       renameSync(node.dir, root)
-      this.#mounts.push(
-        await LazyMount.mount(bin, root, node.dir, join(this.#cluster.dir, `lazyfs${i}`)),
-      )
+      const work = LazyMount.workFolder()
+      this.#work.push(work)
+      this.#mounts.push(await LazyMount.mount(bin, root, node.dir, work))
     }
     await Promise.all(this.#cluster.nodes.map((_, i) => this.#start(i)))
     await this.#until('the first block on every node', async () =>
@@ -249,6 +251,7 @@ class PowerRun {
     await this.#load.stop()
     await Promise.all(this.#cluster.nodes.map((_, i) => this.#cluster.kill(i, 'SIGKILL')))
     for (const m of this.#mounts) await m.unmount()
+    for (const w of this.#work) rmSync(w, { recursive: true, force: true })
     await this.#cluster.destroy()
   }
 
