@@ -92,12 +92,19 @@ export class AppState {
 
   async refreshSetup(): Promise<void> {
     const r = await this.api.setup()
-    if (!r.ok) return
-    const was = this.setup
-    this.setup = r.value
-    // This answer can beat the 'setup' event to the news that the machine became a member
-    // (after a create, or the first-run poll): the screens are loaded here then, or never.
-    if (r.value.state === 'member' && was !== null && was.state !== 'member') {
+    // The first answer comes after a greeting, which loaded the screens already.
+    if (r.ok) this.#takeSetup(r.value, this.setup !== null)
+  }
+
+  /**
+   * The news that the machine became a member comes by the `setup` event or by an answer to
+   * `GET /api/setup` (after a create, or the first-run poll), whichever is first: the screens
+   * are loaded then, or never.
+   */
+  #takeSetup(next: SetupView, load: boolean): void {
+    const became = next.state === 'member' && this.setup?.state !== 'member'
+    this.setup = next
+    if (became && load) {
       void this.refreshStatus()
       this.#refreshAll()
     }
@@ -125,15 +132,9 @@ export class AppState {
         void this.refreshSetup()
         this.#refreshAll()
         break
-      case 'setup': {
-        const was = this.setup?.state
-        this.setup = m.setup
-        if (m.setup.state === 'member' && was !== 'member') {
-          void this.refreshStatus()
-          this.#refreshAll()
-        }
+      case 'setup':
+        this.#takeSetup(m.setup, true)
         break
-      }
       case 'entry':
         this.ledger.onEntry(m.entry)
         this.submit.onEntry(m.entry)

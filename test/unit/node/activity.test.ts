@@ -31,6 +31,35 @@ function blockSignedBy(height: number, signers: readonly NodeId[]): Block {
   }
 }
 
+/** What the views read of a node: one with `keys[0]` as itself, idle, over `genesis`. */
+function viewSource(
+  keys: ReturnType<typeof keypairs>,
+  genesis: ReturnType<typeof makeGenesis>,
+  over: Partial<ViewSource> = {},
+): ViewSource {
+  const state = LedgerState.fromGenesis(genesis)
+  return {
+    id: keys[0]!.id,
+    genesis,
+    name: 'me',
+    state,
+    consensus: initialState({
+      ledger: state.ledger,
+      signer: keys[0]!,
+      thresholds: thresholdsFor('crash'),
+      waitForWork: true,
+    }),
+    pending: 0,
+    activity: new Activity(),
+    rounds: new RoundLog(0, (id) => id),
+    blockTime: () => null,
+    connected: () => [],
+    health: () => [],
+    addrs: () => [],
+    ...over,
+  }
+}
+
 describe('activity', () => {
   const [a, b] = ['a'.repeat(64), 'b'.repeat(64)]
 
@@ -59,7 +88,6 @@ describe('peer rows', () => {
   it('give each validator its recent votes, and a peer that is not one none', () => {
     const keys = keypairs(2)
     const genesis = makeGenesis(keys)
-    const state = LedgerState.fromGenesis(genesis)
     const [me, other] = keys.map((k) => k.id) as [NodeId, NodeId]
     const stranger = 'c'.repeat(64)
     const activity = new Activity()
@@ -76,25 +104,11 @@ describe('peer rows', () => {
       addrs: [],
       score: 0,
     })
-    const src: ViewSource = {
-      id: me,
-      genesis,
-      name: 'me',
-      state,
-      consensus: initialState({
-        ledger: state.ledger,
-        signer: keys[0]!,
-        thresholds: thresholdsFor('crash'),
-        waitForWork: true,
-      }),
-      pending: 0,
+    const src = viewSource(keys, genesis, {
       activity,
-      rounds: new RoundLog(0, (id) => id),
-      blockTime: () => null,
       connected: () => [other, stranger],
       health: () => [health(other), health(stranger)],
-      addrs: () => [],
-    }
+    })
     const rows = new Map(peerInfos(src).map((p) => [p.id, p]))
     assert.deepEqual(rows.get(me)?.recentVotes, [true, true, true])
     assert.deepEqual(rows.get(other)?.recentVotes, [true, false, true])
@@ -110,26 +124,7 @@ describe('peer rows', () => {
         { code: 'BTC', decimals: 8 },
       ],
     })
-    const state = LedgerState.fromGenesis(genesis)
-    const s = nodeStatus({
-      id: keys[0]!.id,
-      genesis,
-      name: 'me',
-      state,
-      consensus: initialState({
-        ledger: state.ledger,
-        signer: keys[0]!,
-        thresholds: thresholdsFor('crash'),
-        waitForWork: true,
-      }),
-      pending: 0,
-      activity: new Activity(),
-      rounds: new RoundLog(0, (id) => id),
-      blockTime: () => null,
-      connected: () => [],
-      health: () => [],
-      addrs: () => [],
-    })
+    const s = nodeStatus(viewSource(keys, genesis))
     assert.deepEqual(s.assets, genesis.assets)
     assert.equal(s.defaultDecimals, 2)
   })
