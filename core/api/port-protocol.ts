@@ -132,6 +132,17 @@ export interface PortLinkMessage {
   readonly v: PortProtocolVersion
   readonly kind: 'link'
   readonly state: 'open' | 'down'
+  /**
+   * Never from the bridge: the desktop shell's relay (electron/preload/port-relay.ts) sends a
+   * `down` with it while the core's process itself is not running, so the window can say why.
+   */
+  readonly cause?: CoreDownCause
+}
+
+/** Why the core's process is not running, in words, and whether the app is starting it again. */
+export interface CoreDownCause {
+  readonly text: string
+  readonly restarting: boolean
 }
 
 export type CoreMessage =

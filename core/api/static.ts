@@ -26,23 +26,71 @@ export const NOT_BUILT =
   'the interface is not built: run `npm run build` in the Tally folder, then reload this page\n'
 
 /**
- * The page may load only its own scripts, styles, images and fonts, and talk only to this
- * port. Styles allow 'unsafe-inline' because Svelte injects component styles into <style>
- * tags; scripts do not. `'self'` covers ws: to the same host and port in current browsers; the
- * explicit entries are for those that read CSP Level 2, where it does not.
+ * The page may load only its own scripts, styles, images and fonts, and talk only to `connect`.
+ * Styles allow 'unsafe-inline' because Svelte injects component styles into <style> tags;
+ * scripts do not, and nothing may be evaluated, framed or embedded.
  */
-export function contentSecurityPolicy(port: number): string {
+function policy(connect: string): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:",
     "font-src 'self'",
-    `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}`,
+    `connect-src ${connect}`,
+    "object-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
   ].join('; ')
+}
+
+/**
+ * The web mode's policy: the page talks to this port only. `'self'` covers ws: to the same host
+ * and port in current browsers; the explicit entries are for those that read CSP Level 2, where
+ * it does not.
+ */
+export function contentSecurityPolicy(port: number): string {
+  return policy(`'self' ws://127.0.0.1:${port} ws://localhost:${port}`)
+}
+
+/**
+ * The desktop app's policy: the page reaches its core over a MessagePort only, so it may connect
+ * nowhere at all (electron/main/app-protocol.ts serves it).
+ */
+export const DESKTOP_CONTENT_SECURITY_POLICY = policy("'none'")
+
+/** The type a served file is sent with, by its extension. */
+export function contentType(file: string): string {
+  return TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream'
+}
+
+/** A file of the built interface to send, with its bytes, or the plain answer to give instead. */
+export type StaticAnswer =
+  | { readonly ok: true; readonly file: string; readonly body: Buffer; readonly immutable: boolean }
+  | { readonly ok: false; readonly status: 400 | 404; readonly text: string }
+
+/**
+ * The file `pathname` (split from its query, dot segments resolved by the URL parser) names
+ * under `root`, never one outside it. The web mode's server and the desktop app's protocol
+ * handler both answer from it.
+ */
+export async function staticFile(root: string, pathname: string): Promise<StaticAnswer> {
+  const segments = segmentsOf(pathname)
+  if (segments === null) return { ok: false, status: 400, text: 'bad path\n' }
+  const file = await inside(root, segments.length === 0 ? ['index.html'] : segments)
+  if (file === 'no-root') return { ok: false, status: 404, text: NOT_BUILT }
+  if (file === null) {
+    return { ok: false, status: 404, text: segments.length === 0 ? NOT_BUILT : 'not found\n' }
+  }
+  let body: Buffer
+  try {
+    body = await readFile(file)
+  } catch {
+    return { ok: false, status: 404, text: 'not found\n' }
+  }
+  // Vite names what is under assets/ by the hash of its content: it never changes under a name.
+  return { ok: true, file, body, immutable: segments[0] === 'assets' && segments.length > 1 }
 }
 
 /**
@@ -74,25 +122,10 @@ export async function serveStatic(
   const plain = (status: number, text: string) =>
     answer(status, 'text/plain; charset=utf-8', text, 'no-store')
 
-  const segments = segmentsOf(pathname)
-  if (segments === null) return plain(400, 'bad path\n')
-  const file = await inside(root, segments.length === 0 ? ['index.html'] : segments)
-  if (file === 'no-root') return plain(404, NOT_BUILT)
-  if (file === null) {
-    return segments.length === 0 ? plain(404, NOT_BUILT) : plain(404, 'not found\n')
-  }
-  let body: Buffer
-  try {
-    body = await readFile(file)
-  } catch {
-    return plain(404, 'not found\n')
-  }
-  // Vite names what is under assets/ by the hash of its content: it never changes under a name.
-  const cache =
-    segments[0] === 'assets' && segments.length > 1
-      ? 'public, max-age=31536000, immutable'
-      : 'no-cache'
-  answer(200, TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream', body, cache)
+  const found = await staticFile(root, pathname)
+  if (!found.ok) return plain(found.status, found.text)
+  const cache = found.immutable ? 'public, max-age=31536000, immutable' : 'no-cache'
+  answer(200, contentType(found.file), found.body, cache)
 }
 
 /**

@@ -16,13 +16,102 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startApi } from '../api/server.ts'
+import { type ApiServer, startApi } from '../api/server.ts'
 import { Machine } from '../node/index.ts'
 import { integer, type Options, required, UsageError } from './options.ts'
 
 export const API_FILE = 'api.json'
 /** The built interface, served from the API port (see core/api/static.ts). */
 const UI_DIR = fileURLToPath(new URL('../../renderer/dist', import.meta.url))
+
+/** What to start a node with: `tally node`'s options, checked. */
+export interface NodeLaunch {
+  readonly dataDir: string
+  readonly listen?: readonly string[]
+  readonly peers?: readonly string[]
+  readonly mdns?: boolean
+  /** The settings' port (0: any free one) unless given. */
+  readonly apiPort?: number
+  readonly token?: string
+  readonly testHooks?: boolean
+  /** Serve the built interface from the API port (web mode); the desktop app does not. */
+  readonly serveUi?: boolean
+}
+
+/** A node started with its API, until `close()`. */
+export interface OpenNode {
+  readonly machine: Machine
+  readonly api: ApiServer
+  readonly nodeId: string
+  /** Resolves with the error that stopped the node on its own (never, if it keeps running). */
+  readonly failed: Promise<Error>
+  /** Closes the API and stops the node; removes `api.json`. Safe to call more than once. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts the machine on `dataDir` and its API on loopback, and writes `api.json` (address and
+ * token, this user only) so that `tally submit --data` and `status` find it. The one way every
+ * host of the core starts it: `tally node`, `tally start`'s web mode and the desktop app's
+ * utility process (core/cli/desktop-core.ts).
+ */
+export async function openNode(l: NodeLaunch): Promise<OpenNode> {
+  let fail: (error: Error) => void = () => {}
+  const failed = new Promise<Error>((resolve) => {
+    fail = resolve
+  })
+  const machine = await Machine.start({
+    dataDir: l.dataDir,
+    ...(l.listen === undefined ? {} : { listen: l.listen }),
+    ...(l.peers === undefined ? {} : { peers: l.peers }),
+    ...(l.mdns === undefined ? {} : { mdns: l.mdns }),
+    onFatal: (error) => fail(error),
+  })
+  const settings = machine.node?.settings ?? machine.lobby!.settings
+  let api: ApiServer
+  try {
+    api = await startApi(machine, {
+      port: l.apiPort ?? settings.apiPort,
+      ...(l.token === undefined ? {} : { token: l.token }),
+      testHooks: l.testHooks === true,
+      ...(l.serveUi === true ? { staticDir: UI_DIR } : {}),
+    })
+  } catch (error) {
+    await machine.stop()
+    throw error
+  }
+  const apiFile = join(l.dataDir, API_FILE)
+  writeFileSync(apiFile, JSON.stringify({ api: api.url, token: api.token, pid: process.pid }), {
+    mode: 0o600,
+  })
+  let closing: Promise<void> | null = null
+  return {
+    machine,
+    api,
+    nodeId: machine.node?.id ?? machine.lobby!.id,
+    failed,
+    close: () => {
+      closing ??= (async () => {
+        await api.close()
+        await machine.stop()
+        rmSync(apiFile, { force: true })
+      })()
+      return closing
+    },
+  }
+}
+
+/** Whether the interface is built, so that the API port can serve it. */
+export function uiBuilt(): boolean {
+  return existsSync(join(UI_DIR, 'index.html'))
+}
+
+/** Where to open the interface of `api`, or why it cannot be opened, in one line for stderr. */
+export function uiLine(api: ApiServer): string {
+  return uiBuilt()
+    ? `ui: ${api.url}/#token=${api.token}`
+    : `ui: the interface is not built (${UI_DIR} has no index.html); \`npm run build\` builds it`
+}
 
 export async function runNode(o: Options): Promise<number> {
   const dataDir = required(o, 'data')
@@ -32,79 +121,62 @@ export async function runNode(o: Options): Promise<number> {
   const peers = o.peer as string[] | undefined
   // Before the machine starts, so that a bad file starts and stops nothing.
   const token = typeof o['token-file'] === 'string' ? tokenFrom(o['token-file']) : undefined
-  let fatal: Error | null = null
-  let done: (code: number) => void = () => {}
-  const finished = new Promise<number>((resolve) => {
-    done = resolve
-  })
-  const machine = await Machine.start({
+  const apiPort = o['api-port'] === undefined ? undefined : integer(o, 'api-port', 0, 0, 65_535)
+  const node = await openNode({
     dataDir,
     ...(listen === undefined ? {} : { listen }),
     ...(peers === undefined ? {} : { peers }),
     ...(o.mdns === true ? { mdns: true } : {}),
     ...(o['no-mdns'] === true ? { mdns: false } : {}),
-    onFatal: (error) => {
-      fatal = error
-      done(1)
-    },
+    ...(apiPort === undefined ? {} : { apiPort }),
+    ...(token === undefined ? {} : { token }),
+    testHooks: o['test-hooks'] === true,
+    serveUi: true,
   })
-  const settings = machine.node?.settings ?? machine.lobby!.settings
-  let api: Awaited<ReturnType<typeof startApi>>
-  try {
-    api = await startApi(machine, {
-      port: integer(o, 'api-port', settings.apiPort, 0, 65_535),
-      ...(token === undefined ? {} : { token }),
-      testHooks: o['test-hooks'] === true,
-      staticDir: UI_DIR,
-    })
-  } catch (error) {
-    await machine.stop()
-    throw error
-  }
-  const apiFile = join(dataDir, API_FILE)
-  writeFileSync(apiFile, JSON.stringify({ api: api.url, token: api.token, pid: process.pid }), {
-    mode: 0o600,
-  })
-  let stopping = false
-  const stop = (signal: string) => {
-    if (stopping) return
-    stopping = true
-    console.error(`tally node: ${signal}, stopping`)
-    done(0)
-  }
-  process.on('SIGTERM', () => stop('SIGTERM'))
-  process.on('SIGINT', () => stop('SIGINT'))
-  const node = machine.node
-  const lobby = machine.lobby
+  const { machine, api } = node
+  const stopped = untilSignal('tally node')
   console.log(
     JSON.stringify({
       event: 'ready',
       pid: process.pid,
-      nodeId: node?.id ?? lobby!.id,
-      addrs: node?.addrs() ?? lobby!.addrs(),
+      nodeId: node.nodeId,
+      addrs: machine.node?.addrs() ?? machine.lobby!.addrs(),
       api: api.url,
       token: api.token,
       // Null on a first run: the machine waits for its user to create or join a ledger.
-      ledger: node?.ledger ?? null,
+      ledger: machine.node?.ledger ?? null,
     }),
   )
   // For people, on stderr: stdout stays the one JSON line that tools read.
-  console.error(
-    existsSync(join(UI_DIR, 'index.html'))
-      ? `ui: ${api.url}/#token=${api.token}`
-      : `ui: the interface is not built (${UI_DIR} has no index.html); \`npm run build\` builds it`,
-  )
-  if (node === null) {
+  console.error(uiLine(api))
+  if (machine.node === null) {
     console.error(
       `tally node: no ledger in ${dataDir} yet: create one (tally create --data ${dataDir} --name NAME) or join one (tally join)`,
     )
   }
-  const code = await finished
-  await api.close()
-  await machine.stop()
-  rmSync(apiFile, { force: true })
-  if (fatal !== null) console.error(`tally node: stopped: ${(fatal as Error).message}`)
-  return code
+  const outcome = await Promise.race([stopped.then(() => null), node.failed])
+  await node.close()
+  if (outcome !== null) {
+    console.error(`tally node: stopped: ${outcome.message}`)
+    return 1
+  }
+  return 0
+}
+
+/** Resolves at the first SIGTERM or SIGINT, saying so on stderr under `name`. */
+export function untilSignal(name: string): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false
+    // Kept after the first: a second Ctrl-C while the node stops must not kill it half-way.
+    const stop = (signal: string) => {
+      if (stopping) return
+      stopping = true
+      console.error(`${name}: ${signal}, stopping`)
+      resolve()
+    }
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
+  })
 }
 
 /**

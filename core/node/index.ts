@@ -14,7 +14,7 @@ export type {
   SignedEntry,
 } from '../ledger/types.ts'
 export type { KeyRecord } from '../store/idempotency.ts'
-export { MAX_PAGE } from '../store/index.ts'
+export { MAX_PAGE, useSqliteBinding } from '../store/index.ts'
 export type { EntryQuery, EntryRecord } from '../store/store.ts'
 export { type FoundLedger, type Joining, Lobby, NoLedgerError } from './lobby.ts'
 export { Machine, type MachineEvent } from './machine.ts'

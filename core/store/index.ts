@@ -14,6 +14,7 @@ export {
   MAX_JOIN_REQUESTS_PER_HOST,
 } from './join-requests.ts'
 export { isNewDatabase, openVoteLog } from './open-votes.ts'
+export { useSqliteBinding } from './sqlite.ts'
 export type { EntryQuery, EntryRecord, KnownPeer } from './store.ts'
 export { MAX_PAGE, Store, StoreError } from './store.ts'
 export type { VoteLogOptions } from './vote-log.ts'

@@ -25,6 +25,19 @@ class Refusal extends Error {
   }
 }
 
+/**
+ * The compiled SQLite addon to load instead of the one next to better-sqlite3's sources. Electron
+ * runs another Node ABI than the `node` the tests use, so the desktop app in development loads a
+ * copy built for Electron (core/cli/electron-native.ts); packaged, electron-builder rebuilds the
+ * module itself and this stays unset.
+ */
+let nativeBinding: string | undefined
+
+/** Set once, before the first database opens; the addon is per process. */
+export function useSqliteBinding(path: string): void {
+  nativeBinding = path
+}
+
 export function openDatabase(file: string): Database.Database {
   try {
     // The file holds the node's signing key: other users of the machine have no business in it.
@@ -39,7 +52,10 @@ export function openDatabase(file: string): Database.Database {
   let db: Database.Database
   try {
     if (!existed) createPrivate(file)
-    db = new Database(file, { timeout: BUSY_TIMEOUT_MS })
+    db = new Database(file, {
+      timeout: BUSY_TIMEOUT_MS,
+      ...(nativeBinding === undefined ? {} : { nativeBinding }),
+    })
   } catch (e) {
     throw refusal(file, reasonOf(e), { cause: e })
   }

@@ -14,6 +14,7 @@
  * renderer that falls too far behind rather than queue events on the port without end.
  */
 import type {
+  CoreDownCause,
   CoreMessage,
   PortEvent,
   PortLike,
@@ -215,7 +216,7 @@ export class PortTransport implements Transport {
           // Every event of the stream came before its `down`: owe none when asking again.
           this.#ack()
           this.#rejectAll('the link to the node went down')
-          this.#down(l)
+          this.#down(l, m.cause)
         }
         return
       }
@@ -223,13 +224,18 @@ export class PortTransport implements Transport {
   }
 
   /** Reports the stream lost and asks again after the back-off. */
-  #down(l: Listening): void {
+  #down(l: Listening, cause?: CoreDownCause): void {
     if (l.timer !== null) return // a try is already due; a second `down` for it changes nothing
     const now = Date.now()
     l.lostAt ??= now
     const delay = retryDelay(l.attempt)
     l.attempt++
-    l.sink.link({ state: 'down', since: l.lostAt, retryAt: now + delay })
+    l.sink.link({
+      state: 'down',
+      since: l.lostAt,
+      retryAt: now + delay,
+      ...(cause === undefined ? {} : { cause }),
+    })
     l.timer = setTimeout(() => {
       l.timer = null
       if (this.#listening !== l) return
@@ -295,8 +301,16 @@ function coreMessage(data: unknown): CoreMessage | null {
         ? (data as CoreMessage)
         : null
     case 'link':
-      return m.state === 'open' || m.state === 'down' ? (data as CoreMessage) : null
+      if (m.state !== 'open' && m.state !== 'down') return null
+      if (m.cause === undefined) return data as CoreMessage
+      return isCause(m.cause) ? (data as CoreMessage) : null
     default:
       return null
   }
+}
+
+function isCause(c: unknown): c is CoreDownCause {
+  if (typeof c !== 'object' || c === null) return false
+  const x = c as Partial<Record<string, unknown>>
+  return typeof x.text === 'string' && typeof x.restarting === 'boolean'
 }

@@ -3,12 +3,12 @@
  * WebSocket in the web mode that `tally node` serves, and a MessagePort in the desktop app. The
  * screens and their state never know which one they have.
  */
-import type { ApiReply, ApiRequest } from '../../../core/api/port-protocol.ts'
+import type { ApiReply, ApiRequest, CoreDownCause } from '../../../core/api/port-protocol.ts'
 import type { EventMessage } from '../../../core/api/types.ts'
 
 // The shapes live with the MessagePort protocol, which carries them as they are, so that the
 // core's end of the port and the renderer read one definition.
-export type { ApiReply, ApiRequest }
+export type { ApiReply, ApiRequest, CoreDownCause }
 
 /** A request the node has not answered by then counts as the node being away. */
 export const REQUEST_TIMEOUT_MS = 15_000
@@ -28,7 +28,13 @@ export class NodeUnreachable extends Error {}
 export type LinkState =
   | { readonly state: 'connecting' }
   | { readonly state: 'open' }
-  | { readonly state: 'down'; readonly since: number; readonly retryAt: number }
+  | {
+      readonly state: 'down'
+      readonly since: number
+      readonly retryAt: number
+      /** In the desktop app, when the core's process itself is down: why, in words. */
+      readonly cause?: CoreDownCause
+    }
 
 export interface EventSink {
   message(m: EventMessage): void

@@ -9,11 +9,13 @@ import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type ApiOptions, type ApiServer, startApi } from '../../../core/api/server.ts'
+import type { EventMessage } from '../../../core/api/types.ts'
 import { generateKeypair } from '../../../core/ledger/crypto.ts'
 import { encodeGenesis } from '../../../core/ledger/encoding.ts'
 import type { Genesis } from '../../../core/ledger/types.ts'
 import { DB_FILE, TallyNode } from '../../../core/node/index.ts'
 import { Store } from '../../../core/store/store.ts'
+import type { EventSink, LinkState } from '../../../renderer/src/api/transport.ts'
 
 export const TOKEN = 'test-token'
 
@@ -195,4 +197,20 @@ export async function postTogether(
   })
   const answers = await Promise.all(sockets.map((s) => s.answer))
   return answers.map((a) => Number(/^HTTP\/1\.1 (\d{3})/.exec(a)?.[1] ?? 0))
+}
+
+/** Resolves once `check` holds, polling; fails naming `what` after `ms`. */
+export async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/** An event sink that keeps what it is told. */
+export function recorder(): EventSink & { messages: EventMessage[]; links: LinkState[] } {
+  const messages: EventMessage[] = []
+  const links: LinkState[] = []
+  return { messages, links, message: (m) => messages.push(m), link: (l) => links.push(l) }
 }

@@ -26,36 +26,10 @@ import type {
   PortReplyMessage,
 } from '../../../core/api/port-protocol.ts'
 import { type ApiServer, startApi } from '../../../core/api/server.ts'
-import type { EventMessage, StatusView, SubmitResponse } from '../../../core/api/types.ts'
+import type { StatusView, SubmitResponse } from '../../../core/api/types.ts'
 import { ACK_EVERY_EVENTS, PortTransport } from '../../../renderer/src/api/port-transport.ts'
-import {
-  type EventSink,
-  type LinkState,
-  NodeUnreachable,
-  retryDelay,
-} from '../../../renderer/src/api/transport.ts'
-import { startTestApi, type TestApi, TOKEN, transfer } from './helpers.ts'
-
-/** Resolves once `check` holds, polling; fails naming `what` after `ms`. */
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
-/** A sink that keeps what it is told. */
-function recorder(): EventSink & { messages: EventMessage[]; links: LinkState[] } {
-  const messages: EventMessage[] = []
-  const links: LinkState[] = []
-  return {
-    messages,
-    links,
-    message: (m) => messages.push(m),
-    link: (l) => links.push(l),
-  }
-}
+import { type LinkState, NodeUnreachable, retryDelay } from '../../../renderer/src/api/transport.ts'
+import { recorder, startTestApi, type TestApi, TOKEN, transfer, until } from './helpers.ts'
 
 /** A bridge and a transport on the two ends of a fresh channel. */
 function wire(api: { url: string; token: string }, opts: PortBridgeOptions = {}) {

@@ -90,7 +90,7 @@ describe('the interface served from the API port', () => {
       r.headers['content-security-policy'],
       "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
         `font-src 'self'; connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}; ` +
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     )
     assert.equal((await raw(api, '/index.html')).body, INDEX)
     assert.equal((await raw(api, '/?x=1')).body, INDEX)
