@@ -7,6 +7,7 @@ import { apiTarget, runCall, runStatus, runSubmit } from './client.ts'
 import { runDemo } from './demo-command.ts'
 import { runNode } from './node-command.ts'
 import { type OptionSpec, options, required, UsageError } from './options.ts'
+import { runStart } from './start-command.ts'
 import { runTestnet } from './testnet-command.ts'
 
 const USAGE = `usage: tally <command> [options]
@@ -33,13 +34,12 @@ const USAGE = `usage: tally <command> [options]
                                      printed to learn its outcome without a second entry)
   status    print a running node's status
             (--data DIR | --api URL --token T)
-  start     the desktop app                 (not built yet)
+  start     the desktop app; where Electron cannot run, the same interface in web mode
+            [--data-dir DIR] (the app's folder; its node/ holds the node)   [--web]
   demo      three nodes of one ledger on this machine, their UI addresses, and keys that stop
             and start each one       [--dir D (./.tally-demo)] [--fresh] [--base-port P (27100)]
   version   print the version
   help      print this`
-
-const NOT_YET = new Set(['start'])
 
 export async function main(args: readonly string[]): Promise<number> {
   const [command = 'help', ...rest] = args
@@ -64,6 +64,8 @@ export async function main(args: readonly string[]): Promise<number> {
         return runTestnet(options(rest, TESTNET_OPTIONS))
       case 'demo':
         return await runDemo(options(rest, DEMO_OPTIONS))
+      case 'start':
+        return await runStart(options(rest, START_OPTIONS))
       case 'submit': {
         const o = options(rest, SUBMIT_OPTIONS)
         return await runSubmit(() => apiTarget(o), o)
@@ -102,10 +104,6 @@ export async function main(args: readonly string[]): Promise<number> {
         const o = options(rest, ID_OPTIONS)
         return await runCall(apiTarget(o), 'POST', `/api/members/${required(o, 'id')}/remove`)
       }
-    }
-    if (NOT_YET.has(command)) {
-      console.error(`tally ${command}: not built yet; see README.md.`)
-      return 2
     }
     console.error(`tally: unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
     return 2
@@ -159,6 +157,10 @@ const TESTNET_OPTIONS: OptionSpec = {
   dir: { type: 'string' },
   'base-port': { type: 'string' },
   'fault-model': { type: 'string' },
+}
+const START_OPTIONS: OptionSpec = {
+  'data-dir': { type: 'string' },
+  web: { type: 'boolean' },
 }
 const DEMO_OPTIONS: OptionSpec = {
   dir: { type: 'string' },

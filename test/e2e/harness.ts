@@ -271,3 +271,22 @@ export async function checkKeyboard(page: Page, screen: string): Promise<void> {
     `keyboard on ${screen}`,
   )
 }
+
+/** Fills the Submit form as a user would and returns the id of the entry it lists as submitted. */
+export async function submitInUi(
+  page: Page,
+  t: { from: string; to: string; asset: string; amount: string; memo: string },
+): Promise<string> {
+  await goTo(page, 'submit')
+  await page.getByLabel('From account').fill(t.from)
+  await page.getByLabel('To account').fill(t.to)
+  await page.getByLabel('Asset', { exact: true }).fill(t.asset)
+  await page.getByLabel('Amount', { exact: true }).fill(t.amount)
+  await page.getByLabel('Memo', { exact: true }).fill(t.memo)
+  await page.getByRole('button', { name: 'Submit entry' }).click()
+  const item = page.locator('li[data-entry-id]').filter({ hasText: t.memo })
+  await item.waitFor()
+  const id = await item.getAttribute('data-entry-id')
+  assert.ok(id !== null && /^[0-9a-f]{64}$/.test(id), `a listed entry has no id: ${id}`)
+  return id
+}

@@ -24,6 +24,7 @@ import {
   SCREEN_LABELS,
   type ScreenName,
   screenshot,
+  submitInUi,
   until,
   waitForShell,
 } from './harness.ts'
@@ -43,25 +44,6 @@ const tag = () => randomBytes(3).toString('hex')
 
 function entryRow(page: Page, id: string) {
   return page.locator(`tr[data-entry-id="${id}"]`)
-}
-
-/** Fills the Submit form as a user would and returns the id of the entry it lists as submitted. */
-async function submitInUi(
-  page: Page,
-  t: { from: string; to: string; asset: string; amount: string; memo: string },
-): Promise<string> {
-  await goTo(page, 'submit')
-  await page.getByLabel('From account').fill(t.from)
-  await page.getByLabel('To account').fill(t.to)
-  await page.getByLabel('Asset', { exact: true }).fill(t.asset)
-  await page.getByLabel('Amount', { exact: true }).fill(t.amount)
-  await page.getByLabel('Memo', { exact: true }).fill(t.memo)
-  await page.getByRole('button', { name: 'Submit entry' }).click()
-  const item = page.locator('li[data-entry-id]').filter({ hasText: t.memo })
-  await item.waitFor()
-  const id = await item.getAttribute('data-entry-id')
-  assert.ok(id !== null && /^[0-9a-f]{64}$/.test(id), `a listed entry has no id: ${id}`)
-  return id
 }
 
 async function heightIn(page: Page, testId: string): Promise<number> {

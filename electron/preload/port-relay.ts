@@ -1,0 +1,178 @@
+/**
+ * The page's port to its core, kept across the core's restarts. Each core process gets a new
+ * MessagePort from main; the page keeps one `PortTransport` for its whole life. The relay stands
+ * between them: it forwards both ways while a core port is attached and, while none is, answers
+ * the page itself: a request with `unreachable`, a `listen` with a `down` that says why the core
+ * is not running (`CoreDownCause`, which the window shows). When the core goes, requests it
+ * had not answered are answered `unreachable` and an open stream is told `down`, so nothing waits
+ * on a process that is gone.
+ *
+ * It also keeps the event acknowledgements right per port: a new core's bridge has posted nothing
+ * yet, so acknowledgements the page still owes the old one are not passed on to it.
+ *
+ * Pure (no Electron, no DOM): the preload wires it to the ports and IPC (index.ts).
+ */
+import type {
+  CoreDownCause,
+  CoreMessage,
+  PortEvent,
+  PortLike,
+  PortProtocolVersion,
+  RendererMessage,
+} from '../../core/api/port-protocol.ts'
+
+const V: PortProtocolVersion = 1
+
+/** Requests forwarded and not yet answered, kept to answer them if the core goes: bounded. */
+const MAX_OUTSTANDING = 1_024
+
+/** Until main says otherwise: the core's process is being started. */
+export const STARTING: CoreDownCause = { text: "Tally's core is starting…", restarting: true }
+const LOST: CoreDownCause = { text: "Tally's core stopped answering.", restarting: true }
+
+type Listener = (event: PortEvent) => void
+
+export class PortRelay {
+  #core: PortLike | null = null
+  #cause: CoreDownCause = STARTING
+  #listeners: Listener[] = []
+  #started = false
+  #early: CoreMessage[] = []
+  #outstanding = new Set<number>()
+  #listening = false
+  /** Events the current core port posted that the page has not acknowledged yet. */
+  #owed = 0
+  #closed = false
+
+  /** What the page gets as its port (`window.tally.port`). */
+  readonly page: PortLike = {
+    postMessage: (m) => this.#fromPage(m),
+    addEventListener: (type, listener) => {
+      if (type === 'message') this.#listeners.push(listener)
+    },
+    start: () => {
+      if (this.#started) return
+      this.#started = true
+      for (const m of this.#early.splice(0)) this.#toPage(m)
+    },
+    close: () => {
+      this.#closed = true
+      this.#detachPort()
+    },
+  }
+
+  /** A new core is reachable on `port`. */
+  attach(port: PortLike): void {
+    this.#detachPort()
+    if (this.#closed) {
+      port.close()
+      return
+    }
+    this.#core = port
+    this.#owed = 0
+    port.addEventListener('message', (e) => {
+      if (this.#core === port) this.#fromCore(e.data)
+    })
+    port.addEventListener('close', () => {
+      if (this.#core === port) this.detach(LOST)
+    })
+    port.start?.()
+  }
+
+  /** The core is not running (main said why, or its port closed). */
+  detach(cause: CoreDownCause): void {
+    this.#cause = cause
+    this.#detachPort()
+  }
+
+  #detachPort(): void {
+    const port = this.#core
+    if (port === null) return
+    this.#core = null
+    try {
+      port.close()
+    } catch {
+      // Gone already.
+    }
+    for (const id of this.#outstanding) {
+      this.#toPage({ v: V, kind: 'unreachable', id, error: this.#cause.text })
+    }
+    this.#outstanding.clear()
+    if (this.#listening) {
+      this.#listening = false
+      this.#toPage({ v: V, kind: 'link', state: 'down', cause: this.#cause })
+    }
+  }
+
+  #fromPage(data: unknown): void {
+    const m = data as Partial<RendererMessage> | null
+    if (this.#closed || m === null || typeof m !== 'object' || m.v !== V) return
+    const core = this.#core
+    if (core === null) {
+      if (m.kind === 'request' && typeof m.id === 'number') {
+        this.#toPage({ v: V, kind: 'unreachable', id: m.id, error: this.#cause.text })
+      } else if (m.kind === 'listen') {
+        this.#toPage({ v: V, kind: 'link', state: 'down', cause: this.#cause })
+      }
+      return
+    }
+    switch (m.kind) {
+      case 'request':
+        if (typeof m.id !== 'number') return
+        if (this.#outstanding.size >= MAX_OUTSTANDING) {
+          this.#toPage({ v: V, kind: 'unreachable', id: m.id, error: 'too many requests waiting' })
+          return
+        }
+        this.#outstanding.add(m.id)
+        break
+      case 'listen':
+        this.#listening = true
+        break
+      case 'unlisten':
+        this.#listening = false
+        break
+      case 'ack': {
+        // Only what this port posted: the rest was owed to a core that is gone.
+        const events = Math.min(typeof m.events === 'number' ? m.events : 0, this.#owed)
+        if (events <= 0) return
+        this.#owed -= events
+        this.#post(core, { v: V, kind: 'ack', events })
+        return
+      }
+      default:
+        return
+    }
+    this.#post(core, data)
+  }
+
+  #fromCore(data: unknown): void {
+    const m = data as Partial<CoreMessage> | null
+    if (m === null || typeof m !== 'object') return
+    if ((m.kind === 'reply' || m.kind === 'unreachable') && typeof m.id === 'number') {
+      this.#outstanding.delete(m.id)
+    } else if (m.kind === 'event') {
+      this.#owed++
+    } else if (m.kind === 'link' && m.state === 'down') {
+      this.#listening = false
+    }
+    this.#toPage(data as CoreMessage)
+  }
+
+  #post(port: PortLike, message: unknown): void {
+    try {
+      port.postMessage(message)
+    } catch {
+      this.detach(LOST)
+    }
+  }
+
+  #toPage(message: CoreMessage): void {
+    if (this.#closed) return
+    if (!this.#started) {
+      // A page that has not started its port yet gets these once it does, as a MessagePort would.
+      if (this.#early.length < MAX_OUTSTANDING) this.#early.push(message)
+      return
+    }
+    for (const l of this.#listeners) l({ type: 'message', data: message })
+  }
+}
