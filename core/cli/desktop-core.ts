@@ -1,6 +1,7 @@
 /**
  * The core as the desktop app runs it: in Electron's utility process, started by the main process
- * (electron/main/core-supervisor.ts) with `--data DIR`. It runs the node and its API on loopback
+ * (electron/main/core-supervisor.ts) with `--data DIR` (and, like `tally node`, `--listen` and
+ * `--no-mdns` when main was given them: tests keep the core on loopback with them). It runs the node and its API on loopback
  * like `tally node`, and serves each renderer port main hands it by bridging it to that API
  * (core/api/port-bridge.ts), so the desktop app goes through the same auth, idempotency and
  * limits as every other client. The API's token never leaves this process.
@@ -24,7 +25,7 @@ import { bridgePort, type PortBridge } from '../api/port-bridge.ts'
 import type { PortEvent, PortLike } from '../api/port-protocol.ts'
 import { type ApiHost, setupView } from '../api/setup-routes.ts'
 import { useSqliteBinding } from '../node/index.ts'
-import { type OpenNode, openNode } from './node-command.ts'
+import { type NodeLaunch, type OpenNode, openNode } from './node-command.ts'
 import { options, UsageError } from './options.ts'
 
 /** Electron's `MessagePortMain`, as far as used here. */
@@ -52,15 +53,24 @@ const MAX_WAITING_PORTS = 4
  * CORE_EXIT_FATAL after telling main why). Throws only on a bug, which the caller lets crash.
  */
 export async function runDesktopCore(parent: ParentPort, args: readonly string[]): Promise<number> {
-  let dataDir: string
+  let launch: NodeLaunch
   try {
-    const o = options(args, { data: { type: 'string' }, 'sqlite-binding': { type: 'string' } })
+    const o = options(args, {
+      data: { type: 'string' },
+      'sqlite-binding': { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      'no-mdns': { type: 'boolean' },
+    })
     if (typeof o.data !== 'string') throw new UsageError('--data DIR is required')
-    dataDir = o.data
+    const listen = o.listen as string[] | undefined
+    launch = {
+      dataDir: o.data,
+      ...(listen === undefined ? {} : { listen }),
+      ...(o['no-mdns'] === true ? { mdns: false } : {}),
+    }
     if (typeof o['sqlite-binding'] === 'string') useSqliteBinding(o['sqlite-binding'])
   } catch (error) {
-    parent.postMessage({ type: 'fatal', error: `the core was started wrongly: ${message(error)}` })
-    return CORE_EXIT_FATAL
+    return fatal(parent, `the core was started wrongly: ${message(error)}`)
   }
 
   let node: OpenNode | null = null
@@ -89,13 +99,12 @@ export async function runDesktopCore(parent: ParentPort, args: readonly string[]
   })
 
   try {
-    node = await openNode({ dataDir })
+    node = await openNode(launch)
   } catch (error) {
-    parent.postMessage({ type: 'fatal', error: message(error) })
-    return CORE_EXIT_FATAL
+    return fatal(parent, message(error))
   }
   const open = node
-  parent.postMessage({ type: 'ready', dataDir, nodeId: open.nodeId })
+  parent.postMessage({ type: 'ready', dataDir: launch.dataDir, nodeId: open.nodeId })
   for (const port of waiting.splice(0)) serve(port)
 
   let last = ''
@@ -113,7 +122,20 @@ export async function runDesktopCore(parent: ParentPort, args: readonly string[]
   for (const bridge of bridges) bridge.close()
   await open.close()
   if (outcome === null) return 0
-  parent.postMessage({ type: 'fatal', error: outcome.message })
+  return fatal(parent, outcome.message)
+}
+
+/** How long a core that is about to exit waits for its last words to reach main. */
+const LAST_WORDS_MS = 200
+
+/**
+ * Tells main why the core cannot go on, on both channels (main may see the exit before the
+ * message, and stops reading stderr at the exit), and gives them a moment to arrive.
+ */
+async function fatal(parent: ParentPort, error: string): Promise<number> {
+  parent.postMessage({ type: 'fatal', error })
+  console.error(`tally core: ${error}`)
+  await new Promise((resolve) => setTimeout(resolve, LAST_WORDS_MS))
   return CORE_EXIT_FATAL
 }
 

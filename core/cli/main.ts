@@ -36,6 +36,7 @@ const USAGE = `usage: tally <command> [options]
             (--data DIR | --api URL --token T)
   start     the desktop app; where Electron cannot run, the same interface in web mode
             [--data-dir DIR] (the app's folder; its node/ holds the node)   [--web]
+            [--listen MULTIADDR]... [--no-mdns]   (as for node)
   demo      three nodes of one ledger on this machine, their UI addresses, and keys that stop
             and start each one       [--dir D (./.tally-demo)] [--fresh] [--base-port P (27100)]
   version   print the version
@@ -161,6 +162,8 @@ const TESTNET_OPTIONS: OptionSpec = {
 const START_OPTIONS: OptionSpec = {
   'data-dir': { type: 'string' },
   web: { type: 'boolean' },
+  listen: { type: 'string', multiple: true },
+  'no-mdns': { type: 'boolean' },
 }
 const DEMO_OPTIONS: OptionSpec = {
   dir: { type: 'string' },

@@ -36,6 +36,8 @@ export type SupervisorListener = (life: CoreLife, summary: CoreSummary | null) =
 
 /** How long a core told to stop may take before it is killed. */
 export const STOP_TIMEOUT_MS = 10_000
+/** How long after the kill the app waits for the core's exit before it quits anyway. */
+export const KILL_GRACE_MS = 5_000
 /**
  * The core's stderr lines kept to find what it said last (an uncaught error's report with its
  * cause runs to a few dozen); each is cut to MAX_LINE.
@@ -144,12 +146,20 @@ export class CoreSupervisor<P> {
       this.#restartTimer = null
       const child = this.#child
       if (child === null) return resolve()
+      let abandon: unknown = null
       const killer = this.#deps.setTimer(() => {
         this.#deps.log(`core: did not stop within ${timeoutMs / 1000} s; killing it`)
         child.kill()
+        // A process stuck where a kill cannot reach it (a hung network disk) must not keep the
+        // app from quitting: the OS ends it with the app.
+        abandon = this.#deps.setTimer(() => {
+          this.#deps.log('core: still running after the kill; quitting without it')
+          resolve()
+        }, KILL_GRACE_MS)
       }, timeoutMs)
       child.on('exit', () => {
         this.#deps.clearTimer(killer)
+        if (abandon !== null) this.#deps.clearTimer(abandon)
         resolve()
       })
       child.postMessage({ type: 'stop' })

@@ -20,9 +20,16 @@ import {
 import { CHANNELS } from '../channels.ts'
 import { appResponse } from './app-protocol.ts'
 import { CoreSupervisor } from './core-supervisor.ts'
-import { type AppPaths, ArgsError, appPaths, dataDirArg } from './paths.ts'
+import { PageLink } from './page-link.ts'
+import { type AppPaths, ArgsError, appPaths, coreSwitches, dataDirArg } from './paths.ts'
 import { RestartPolicy } from './restart-policy.ts'
-import { APP_SCHEME, isAppUrl, isTrustedSender, REMOTE_URL_PATTERNS } from './security.ts'
+import {
+  APP_SCHEME,
+  allowPermission,
+  isAppUrl,
+  isTrustedSender,
+  REMOTE_URL_PATTERNS,
+} from './security.ts'
 import { AppTray } from './tray.ts'
 import { createWindow, showWindow } from './window.ts'
 
@@ -35,8 +42,10 @@ protocol.registerSchemesAsPrivileged([
 ])
 
 let paths: AppPaths | null = null
+let switches: string[] = []
 try {
   const dir = dataDirArg(process.argv.slice(1), process.cwd())
+  switches = coreSwitches(process.argv.slice(1))
   // Before the lock: it is taken per user-data folder, so each --data-dir is its own instance.
   if (dir !== null) app.setPath('userData', dir)
   paths = appPaths(app.getPath('userData'))
@@ -62,7 +71,7 @@ function run(p: AppPaths): void {
 
   const supervisor = new CoreSupervisor<MessagePortMain>({
     fork: () =>
-      utilityProcess.fork(CORE_MODULE, ['--data', p.nodeData, ...sqliteBinding()], {
+      utilityProcess.fork(CORE_MODULE, ['--data', p.nodeData, ...switches, ...sqliteBinding()], {
         serviceName: 'Tally core',
         stdio: ['ignore', 'inherit', 'pipe'],
       }),
@@ -73,31 +82,28 @@ function run(p: AppPaths): void {
     log: (line) => console.error(line),
   })
 
-  /**
-   * The core generation the page's port goes to; null until the page asks (each load of it
-   * does). One port per page and core: a second to the same core would cut the first off with
-   * requests still on it.
-   */
-  let pagePortFor: number | null = null
-
-  /** A fresh channel to the core for the page, or why there is none. */
-  const connectPage = () => {
-    if (win === null || win.isDestroyed()) return
-    const life = supervisor.life
-    if (life.state === 'down') {
-      win.webContents.send(CHANNELS.coreDown, life.cause)
-      return
-    }
-    if (pagePortFor === supervisor.generation) return
-    const { port1, port2 } = new MessageChannelMain()
-    if (supervisor.connect(port1)) {
-      pagePortFor = supervisor.generation
-      win.webContents.postMessage(CHANNELS.port, null, [port2])
-    } else {
-      port1.close()
-      port2.close()
-    }
-  }
+  const page = new PageLink<MessagePortMain>({
+    supervisor,
+    channel: () => {
+      const { port1, port2 } = new MessageChannelMain()
+      return {
+        core: port1,
+        page: port2,
+        close: () => {
+          port1.close()
+          port2.close()
+        },
+      }
+    },
+    sendPort: (port) => {
+      if (win !== null && !win.isDestroyed())
+        win.webContents.postMessage(CHANNELS.port, null, [port])
+      else port.close()
+    },
+    sendDown: (cause) => {
+      if (win !== null && !win.isDestroyed()) win.webContents.send(CHANNELS.coreDown, cause)
+    },
+  })
 
   app.on('second-instance', () => {
     if (win !== null) showWindow(win)
@@ -129,44 +135,65 @@ function run(p: AppPaths): void {
     })
   })
 
-  void app.whenReady().then(() => {
-    const ses = session.defaultSession
-    ses.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
-    ses.setPermissionCheckHandler(() => false)
-    ses.webRequest.onBeforeRequest({ urls: [...REMOTE_URL_PATTERNS] }, (_details, callback) =>
-      callback({ cancel: true }),
-    )
-    protocol.handle(APP_SCHEME, (request) => appResponse(RENDERER, request.url, request.method))
+  app
+    .whenReady()
+    .then(() => {
+      const ses = session.defaultSession
+      // Only what the interface uses: its "Copy" buttons write to the clipboard.
+      ses.setPermissionRequestHandler((_contents, permission, callback, details) =>
+        callback(allowPermission(permission, details.requestingUrl)),
+      )
+      ses.setPermissionCheckHandler((_contents, permission, requestingOrigin) =>
+        allowPermission(permission, requestingOrigin),
+      )
+      ses.webRequest.onBeforeRequest({ urls: [...REMOTE_URL_PATTERNS] }, (_details, callback) =>
+        callback({ cancel: true }),
+      )
+      protocol.handle(APP_SCHEME, (request) => appResponse(RENDERER, request.url, request.method))
 
-    ipcMain.on(CHANNELS.connect, (event) => {
-      if (win === null || event.sender !== win.webContents || !isTrustedSender(event.senderFrame)) {
-        return
-      }
-      // A new load of the page: whatever port the last one had went with it.
-      pagePortFor = null
-      connectPage()
-    })
-    // A new core: the page gets a port to it, if it has asked for one since it loaded.
-    supervisor.onStarted(() => {
-      if (pagePortFor !== null) connectPage()
-    })
-    supervisor.onChange((life, summary) => {
-      tray?.show(life, summary)
-      if (life.state === 'down' && win !== null && !win.isDestroyed()) {
-        win.webContents.send(CHANNELS.coreDown, life.cause)
-      }
-    })
+      ipcMain.on(CHANNELS.connect, (event) => {
+        if (
+          win === null ||
+          event.sender !== win.webContents ||
+          !isTrustedSender(event.senderFrame)
+        ) {
+          return
+        }
+        page.pageLoaded()
+      })
+      supervisor.onStarted(() => page.coreStarted())
+      supervisor.onChange((life, summary) => {
+        tray?.show(life, summary)
+        if (life.state === 'down') page.coreDown(life.cause)
+      })
 
-    win = createWindow({ preload: PRELOAD, stateFile: p.windowState, hideOnClose: () => !quitting })
-    tray = new AppTray({
-      open: () => {
-        if (win !== null) showWindow(win)
-      },
-      restartCore: () => supervisor.restartNow(),
-      quit: () => app.quit(),
+      win = createWindow({
+        preload: PRELOAD,
+        stateFile: p.windowState,
+        hideOnClose: () => !quitting,
+      })
+      win.webContents.on('render-process-gone', (_event, details) => {
+        page.pageGone()
+        // A page that crashed is loaded again, and asks for a port as every load does.
+        if (details.reason !== 'clean-exit' && win !== null && !win.isDestroyed()) {
+          win.webContents.reload()
+        }
+      })
+      tray = new AppTray({
+        open: () => {
+          if (win !== null) showWindow(win)
+        },
+        restartCore: () => supervisor.restartNow(),
+        quit: () => app.quit(),
+      })
+      supervisor.start()
     })
-    supervisor.start()
-  })
+    .catch((error: unknown) => {
+      // Without a window or tray nobody could quit it, and it would hold the single-instance
+      // lock: every later start would hand over to it and end.
+      console.error(`tally: the app could not start: ${(error as Error).stack ?? String(error)}`)
+      app.exit(1)
+    })
 }
 
 /**

@@ -57,3 +57,25 @@ export function appPaths(userData: string): AppPaths {
     windowState: join(userData, 'window-state.json'),
   }
 }
+
+/**
+ * The node's own switches given to the app (`--listen ADDR`, repeatable, and `--no-mdns`, as
+ * `tally node` takes them), passed on to the core as they are: `tally start` forwards them, and
+ * tests use them to keep a node on loopback. Anything else is left alone.
+ */
+export function coreSwitches(argv: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === '--no-mdns') out.push(a)
+    else if (a === '--listen') {
+      const value = argv[i + 1]
+      if (value === undefined || value.startsWith('--')) {
+        throw new ArgsError('--listen needs an address: --listen MULTIADDR')
+      }
+      out.push('--listen', value)
+      i++
+    } else if (a.startsWith('--listen=')) out.push('--listen', a.slice('--listen='.length))
+  }
+  return out
+}

@@ -74,3 +74,15 @@ export const REMOTE_URL_PATTERNS: readonly string[] = [
   'ftp://*/*',
   'file:///*',
 ]
+
+/** The one permission the page uses: writing text to the clipboard (Settings' "Copy" buttons). */
+const ALLOWED_PERMISSIONS: ReadonlySet<string> = new Set(['clipboard-sanitized-write'])
+
+/**
+ * Whether the page at `url` (a URL or an origin) may have `permission`: only the clipboard
+ * write, only for the app's own page. Camera, notifications, geolocation and the rest are never
+ * asked for by the interface, so they are refused without a prompt.
+ */
+export function allowPermission(permission: string, url: string): boolean {
+  return ALLOWED_PERMISSIONS.has(permission) && isAppUrl(url)
+}

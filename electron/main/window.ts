@@ -41,8 +41,11 @@ export function createWindow(o: WindowOptions): BrowserWindow {
     webPreferences: secureWebPreferences(o.preload),
   })
   win.removeMenu()
-  if (saved.maximized) win.maximize()
-  win.once('ready-to-show', () => win.show())
+  // Maximizing shows the window: only once it has something to show, or it flashes white.
+  win.once('ready-to-show', () => {
+    if (saved.maximized) win.maximize()
+    win.show()
+  })
 
   let timer: ReturnType<typeof setTimeout> | null = null
   const save = () => {

@@ -7,6 +7,12 @@
  * had not answered are answered `unreachable` and an open stream is told `down`, so nothing waits
  * on a process that is gone.
  *
+ * Until the first core port arrives (the app is starting, which takes a moment), requests and a
+ * `listen` are held rather than refused, up to a bound, and sent on once it does: the window then
+ * opens on its content, not on an alarm. When a core port is attached and the page wants the
+ * event stream, the relay asks the new core for it at once, so the page does not wait out its
+ * back-off to see the restarted core.
+ *
  * It also keeps the event acknowledgements right per port: a new core's bridge has posted nothing
  * yet, so acknowledgements the page still owes the old one are not passed on to it.
  *
@@ -25,6 +31,8 @@ const V: PortProtocolVersion = 1
 
 /** Requests forwarded and not yet answered, kept to answer them if the core goes: bounded. */
 const MAX_OUTSTANDING = 1_024
+/** Requests held while the app starts: the page's own bound (PortTransport's 64 waiting). */
+const MAX_HELD = 64
 
 /** Until main says otherwise: the core's process is being started. */
 export const STARTING: CoreDownCause = { text: "Tally's core is starting…", restarting: true }
@@ -39,7 +47,16 @@ export class PortRelay {
   #started = false
   #early: CoreMessage[] = []
   #outstanding = new Set<number>()
+  /** The stream is open (or being opened) on the attached core. */
   #listening = false
+  /** The page wants the stream: a `listen` since its last `unlisten`. */
+  #wantsStream = false
+  /** No core port has come yet, nor a cause from main: requests and `listen` wait. */
+  #starting = true
+  /** Requests held while starting, in order. */
+  #held: RendererMessage[] = []
+  /** A `listen` held while starting, owed an answer if the start fails. */
+  #heldListen = false
   /** Events the current core port posted that the page has not acknowledged yet. */
   #owed = 0
   #closed = false
@@ -70,6 +87,8 @@ export class PortRelay {
     }
     this.#core = port
     this.#owed = 0
+    this.#starting = false
+    this.#heldListen = false
     port.addEventListener('message', (e) => {
       if (this.#core === port) this.#fromCore(e.data)
     })
@@ -77,12 +96,26 @@ export class PortRelay {
       if (this.#core === port) this.detach(LOST)
     })
     port.start?.()
+    for (const m of this.#held.splice(0)) this.#fromPage(m)
+    if (this.#wantsStream) {
+      this.#listening = true
+      this.#post(port, { v: V, kind: 'listen' })
+    }
   }
 
   /** The core is not running (main said why, or its port closed). */
   detach(cause: CoreDownCause): void {
     this.#cause = cause
+    this.#starting = false
     this.#detachPort()
+    // What waited for the first core gets its answer now.
+    for (const m of this.#held.splice(0)) {
+      if (m.kind === 'request') this.#unreachable(m.id)
+    }
+    if (this.#heldListen) {
+      this.#heldListen = false
+      this.#toPage({ v: V, kind: 'link', state: 'down', cause })
+    }
   }
 
   #detachPort(): void {
@@ -94,9 +127,7 @@ export class PortRelay {
     } catch {
       // Gone already.
     }
-    for (const id of this.#outstanding) {
-      this.#toPage({ v: V, kind: 'unreachable', id, error: this.#cause.text })
-    }
+    for (const id of this.#outstanding) this.#unreachable(id)
     this.#outstanding.clear()
     if (this.#listening) {
       this.#listening = false
@@ -107,12 +138,19 @@ export class PortRelay {
   #fromPage(data: unknown): void {
     const m = data as Partial<RendererMessage> | null
     if (this.#closed || m === null || typeof m !== 'object' || m.v !== V) return
+    if (m.kind === 'listen') this.#wantsStream = true
+    else if (m.kind === 'unlisten') {
+      this.#wantsStream = false
+      this.#heldListen = false
+    }
     const core = this.#core
     if (core === null) {
       if (m.kind === 'request' && typeof m.id === 'number') {
-        this.#toPage({ v: V, kind: 'unreachable', id: m.id, error: this.#cause.text })
+        if (this.#starting && this.#held.length < MAX_HELD) this.#held.push(m as RendererMessage)
+        else this.#unreachable(m.id)
       } else if (m.kind === 'listen') {
-        this.#toPage({ v: V, kind: 'link', state: 'down', cause: this.#cause })
+        if (this.#starting) this.#heldListen = true
+        else this.#toPage({ v: V, kind: 'link', state: 'down', cause: this.#cause })
       }
       return
     }
@@ -156,6 +194,10 @@ export class PortRelay {
       this.#listening = false
     }
     this.#toPage(data as CoreMessage)
+  }
+
+  #unreachable(id: number): void {
+    this.#toPage({ v: V, kind: 'unreachable', id, error: this.#cause.text })
   }
 
   #post(port: PortLike, message: unknown): void {

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { trackNode } from '../cluster/harness.ts'
+import { LOOPBACK } from '../unit/electron/core-process.ts'
 import { launchBrowser, newPage } from './harness.ts'
 
 const BIN = resolve(import.meta.dirname, '../../bin/tally.js')
@@ -24,7 +25,8 @@ describe('npm start where Electron cannot run', { timeout: 120_000 }, () => {
   let browser: Browser | null = null
 
   before(async () => {
-    child = spawn(process.execPath, [BIN, 'start'], {
+    // Loopback only and no mDNS: a test reaches nothing beyond this machine.
+    child = spawn(process.execPath, [BIN, 'start', ...LOOPBACK], {
       // No download is tried (CI sets this too): the tests reach nothing beyond this machine.
       env: {
         ...process.env,

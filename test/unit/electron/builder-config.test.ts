@@ -168,7 +168,7 @@ const FUSES: ReadonlyArray<readonly [name: string, value: boolean, because: stri
   ['onlyLoadAppFromAsar', true, 'only the packaged app.asar is loaded'],
   ['enableEmbeddedAsarIntegrityValidation', true, 'a tampered app.asar is refused'],
   ['grantFileProtocolExtraPrivileges', false, 'file:// pages get no more than a browser gives'],
-  ['enableCookieEncryption', true, 'cookies are encrypted at rest'],
+  ['enableCookieEncryption', false, 'the keyring is not asked for cookies the page never keeps'],
 ]
 
 for (const [name, value, because] of FUSES) {

@@ -9,6 +9,9 @@ import { join } from 'node:path'
 import type { CoreToMain } from '../../../core/api/desktop-protocol.ts'
 import type { PortEvent, PortLike } from '../../../core/api/port-protocol.ts'
 
+/** The switches that keep a test's node on this machine (as `tally node` takes them). */
+export const LOOPBACK = ['--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0'] as const
+
 const SHIM = join(import.meta.dirname, 'parent-port-shim.ts')
 
 /** One core process, what it told main, and a port to it as the renderer has one. */
@@ -20,7 +23,8 @@ export class Core {
   readonly #portListeners: ((e: PortEvent) => void)[] = []
 
   constructor(dataDir: string) {
-    this.child = fork(SHIM, ['--data', dataDir], {
+    // Loopback only and no mDNS: a test reaches nothing beyond this machine.
+    this.child = fork(SHIM, ['--data', dataDir, ...LOOPBACK], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     })

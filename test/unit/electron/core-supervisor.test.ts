@@ -13,10 +13,11 @@ import {
 import {
   type CoreChild,
   CoreSupervisor,
+  KILL_GRACE_MS,
   lastWords,
   STOP_TIMEOUT_MS,
 } from '../../../electron/main/core-supervisor.ts'
-import { RestartPolicy } from '../../../electron/main/restart-policy.ts'
+import { RESTART_DELAYS_MS, RestartPolicy } from '../../../electron/main/restart-policy.ts'
 import type { CoreLife } from '../../../electron/main/tray-look.ts'
 
 /** A port, as far as the supervisor sees one: it only hands it on. */
@@ -293,6 +294,67 @@ describe('the core supervisor', () => {
     assert.equal(s.cause().restarting, false)
     s.time.advance(60_000)
     assert.equal(s.children.length, 1)
+  })
+
+  it('stop() gives up waiting for a core the kill does not end, so the app can quit', async () => {
+    const s = setup()
+    s.sup.start()
+    let resolved = false
+    const done = s.sup.stop().then(() => {
+      resolved = true
+    })
+    s.time.advance(STOP_TIMEOUT_MS)
+    assert.equal(s.last().kills, 1)
+    s.time.advance(KILL_GRACE_MS - 1)
+    await Promise.resolve()
+    assert.equal(resolved, false)
+    s.time.advance(1)
+    await done
+    assert.ok(s.logged.some((l) => /quitting without it/.test(l)))
+  })
+
+  it('a fork that throws leaves the core down, not restarting, saying why, and throws nothing', () => {
+    const time = new FakeTime()
+    const changes: CoreLife[] = []
+    const sup = new CoreSupervisor<FakePort>({
+      fork: () => {
+        throw new Error('ENOENT: dist-electron/core.mjs')
+      },
+      policy: new RestartPolicy(),
+      now: () => time.now,
+      setTimer: time.set,
+      clearTimer: time.clear,
+      log: () => {},
+    })
+    sup.onChange((life) => changes.push(life))
+    sup.start()
+    const life = sup.life
+    assert.equal(life.state, 'down')
+    assert.ok(life.state === 'down' && !life.cause.restarting)
+    assert.match(life.state === 'down' ? life.cause.text : '', /could not start its core: ENOENT/)
+    assert.equal(time.pending, 0, 'no restart is scheduled')
+  })
+
+  it('counts a generation per core process started', () => {
+    const s = setup()
+    assert.equal(s.sup.generation, 0)
+    s.sup.start()
+    assert.equal(s.sup.generation, 1)
+    s.last().exits(1)
+    s.time.advance(RESTART_DELAYS_MS[0]!)
+    assert.equal(s.sup.generation, 2)
+  })
+
+  it('ignores what a replaced core process still says', () => {
+    const s = setup()
+    s.sup.start()
+    const old = s.last()
+    old.exits(1)
+    s.time.advance(RESTART_DELAYS_MS[0]!)
+    old.says({ type: 'ready', dataDir: '/x', nodeId: 'n' })
+    old.says({ type: 'status', status: SUMMARY })
+    assert.equal(s.sup.life.state, 'starting')
+    assert.equal(s.sup.summary, null)
   })
 
   it('stop() while a restart waits resolves at once and cancels it', async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { join, resolve } from 'node:path'
 import { describe, it } from 'node:test'
 import { DESKTOP_NODE_FOLDER } from '../../../core/api/desktop-protocol.ts'
-import { ArgsError, appPaths, dataDirArg } from '../../../electron/main/paths.ts'
+import { ArgsError, appPaths, coreSwitches, dataDirArg } from '../../../electron/main/paths.ts'
 
 const CWD = resolve('/home/ana/work')
 /** What `process.argv` starts with in a packaged app and under `electron .`. */
@@ -92,5 +92,29 @@ describe('the app paths under user data', () => {
     assert.equal(p.userData, userData)
     assert.equal(p.nodeData, join(userData, 'node'))
     assert.equal(p.windowState, join(userData, 'window-state.json'))
+  })
+})
+
+describe("the node's switches passed on to the core", () => {
+  it('are --listen (repeatable, either form) and --no-mdns, as given, and nothing else', () => {
+    assert.deepEqual(
+      coreSwitches([
+        '/app',
+        '--listen',
+        '/ip4/127.0.0.1/tcp/0',
+        '--data-dir',
+        'x',
+        '--no-mdns',
+        '--listen=/ip4/127.0.0.1/tcp/9',
+        '--enable-logging',
+      ]),
+      ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/9'],
+    )
+    assert.deepEqual(coreSwitches(['/app']), [])
+  })
+
+  it('refuse --listen without an address', () => {
+    assert.throws(() => coreSwitches(['--listen']), ArgsError)
+    assert.throws(() => coreSwitches(['--listen', '--no-mdns']), ArgsError)
   })
 })

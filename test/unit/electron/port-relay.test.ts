@@ -112,12 +112,15 @@ describe('the port relay, message by message', () => {
 
   it('delivers what came for the page before it started its port, in order, once it does', () => {
     const { relay, seen, page } = relayWithPage(false)
-    // Before any core: the relay's own answers are held too.
-    page.postMessage(request(1))
     const core = new FakeCorePort()
     relay.attach(core)
-    core.say({ v: 1, kind: 'link', state: 'open' })
-    core.say(event(1))
+    relay.detach(CRASHED)
+    // The relay's own answer, while detached, is held for the page too.
+    page.postMessage(request(1))
+    const next = new FakeCorePort()
+    relay.attach(next)
+    next.say({ v: 1, kind: 'link', state: 'open' })
+    next.say(event(1))
     assert.equal(seen.length, 0, 'nothing reaches a page that has not started its port')
     page.start?.()
     assert.equal(seen.length, 3)
@@ -125,24 +128,69 @@ describe('the port relay, message by message', () => {
     assert.deepEqual(seen.slice(1), [{ v: 1, kind: 'link', state: 'open' }, event(1)])
     // Started twice: nothing is delivered twice; later messages go straight through.
     page.start?.()
-    core.say(event(2))
+    next.say(event(2))
     assert.deepEqual(seen.slice(3), [event(2)])
   })
 
-  it('answers a request while no core is attached with `unreachable` and the cause', () => {
+  it('holds requests and a listen while the app starts, and sends them to the first core', () => {
     const { relay, seen, page } = relayWithPage()
-    page.postMessage(request(7))
-    assert.deepEqual(seen, [{ v: 1, kind: 'unreachable', id: 7, error: STARTING.text }])
+    page.postMessage(request(1))
+    page.postMessage({ v: 1, kind: 'listen' })
+    page.postMessage(request(2))
+    assert.equal(seen.length, 0, 'the window opens on its content, not on an alarm')
+    const core = new FakeCorePort()
+    relay.attach(core)
+    assert.deepEqual(core.posted, [request(1), request(2), { v: 1, kind: 'listen' }])
+    // They are outstanding on that core like any other: its loss answers them.
+    relay.detach(CRASHED)
+    assert.deepEqual(
+      seen.map((m) => m.kind),
+      ['unreachable', 'unreachable', 'link'],
+    )
+  })
+
+  it('answers what it held with the cause when the first core does not come', () => {
+    const { relay, seen, page } = relayWithPage()
+    page.postMessage(request(1))
+    page.postMessage({ v: 1, kind: 'listen' })
+    const failed: CoreDownCause = {
+      text: "Tally's core cannot run: the folder is held",
+      restarting: false,
+    }
+    relay.detach(failed)
+    assert.deepEqual(seen, [
+      { v: 1, kind: 'unreachable', id: 1, error: failed.text },
+      { v: 1, kind: 'link', state: 'down', cause: failed },
+    ])
+  })
+
+  it('holds at most 64 requests while starting and answers the rest at once', () => {
+    const { relay, seen, page } = relayWithPage()
+    for (let id = 1; id <= 70; id++) page.postMessage(request(id))
+    assert.deepEqual(
+      seen.map((m) => (m.kind === 'unreachable' ? m.id : -1)),
+      [65, 66, 67, 68, 69, 70],
+    )
+    assert.equal(seen[0]?.kind === 'unreachable' && seen[0].error, STARTING.text)
+    const core = new FakeCorePort()
+    relay.attach(core)
+    assert.equal(core.of('request').length, 64)
+  })
+
+  it('answers a request while no core is attached, after the first, with `unreachable` and the cause', () => {
+    const { relay, seen, page } = relayWithPage()
     relay.attach(new FakeCorePort())
     relay.detach(CRASHED)
     page.postMessage(request(8))
     assert.deepEqual(seen.at(-1), { v: 1, kind: 'unreachable', id: 8, error: CRASHED.text })
   })
 
-  it('answers a `listen` while no core is attached with `link down` carrying the cause', () => {
+  it('answers a `listen` while no core is attached, after the first, with `link down` carrying the cause', () => {
     const { relay, seen, page } = relayWithPage()
+    relay.attach(new FakeCorePort())
+    relay.detach(CRASHED)
     page.postMessage({ v: 1, kind: 'listen' })
-    assert.deepEqual(seen, [{ v: 1, kind: 'link', state: 'down', cause: STARTING }])
+    assert.deepEqual(seen, [{ v: 1, kind: 'link', state: 'down', cause: CRASHED }])
     const gaveUp: CoreDownCause = { text: 'it stopped 5 times', restarting: false }
     relay.detach(gaveUp)
     page.postMessage({ v: 1, kind: 'listen' })
@@ -151,6 +199,22 @@ describe('the port relay, message by message', () => {
     page.postMessage({ v: 1, kind: 'unlisten' })
     page.postMessage({ v: 1, kind: 'ack', events: 3 })
     assert.equal(seen.length, 2)
+  })
+
+  it('asks a new core for the stream the page wants at once, and not for one it gave up', () => {
+    const { relay, page } = relayWithPage()
+    const first = new FakeCorePort()
+    relay.attach(first)
+    page.postMessage({ v: 1, kind: 'listen' })
+    relay.detach(CRASHED)
+    const second = new FakeCorePort()
+    relay.attach(second)
+    assert.deepEqual(second.posted, [{ v: 1, kind: 'listen' }])
+    page.postMessage({ v: 1, kind: 'unlisten' })
+    relay.detach(CRASHED)
+    const third = new FakeCorePort()
+    relay.attach(third)
+    assert.deepEqual(third.posted, [])
   })
 
   it('on detach, answers every outstanding request `unreachable` and tells an open stream `down`', () => {
@@ -370,10 +434,9 @@ describe('the port relay between a real PortTransport and a real core', () => {
     transport = tr
     const sink = recorder()
     tr.listen(sink)
-    // Before any core: the stream is down, saying the core is starting.
-    await until('a first down', () => sink.links.some((l) => l.state === 'down'))
-    const starting = sink.links.find((l) => l.state === 'down')
-    assert.deepEqual(starting?.state === 'down' && starting.cause, STARTING)
+    // Before any core: the stream waits, connecting, without an alarm.
+    await new Promise((r) => setTimeout(r, 300))
+    assert.deepEqual(sink.links, [{ state: 'connecting' }])
 
     newCore(relay)
     await until('the link to open', () => sink.links.at(-1)?.state === 'open')

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test'
 import { DESKTOP_CONTENT_SECURITY_POLICY } from '../../../core/api/static.ts'
 import {
   APP_ENTRY,
+  allowPermission,
   isAppUrl,
   isTrustedSender,
   REMOTE_URL_PATTERNS,
@@ -150,5 +151,16 @@ describe('requests cancelled before they are sent', () => {
       REMOTE_URL_PATTERNS.some((p) => p.startsWith('app:')),
       false,
     )
+  })
+})
+
+describe('permissions the page may have', () => {
+  it('is only the clipboard write, only for the app page', () => {
+    assert.equal(allowPermission('clipboard-sanitized-write', 'app://tally/index.html'), true)
+    assert.equal(allowPermission('clipboard-sanitized-write', 'app://tally'), true)
+    assert.equal(allowPermission('clipboard-sanitized-write', 'https://evil.example/'), false)
+    for (const p of ['media', 'geolocation', 'notifications', 'clipboard-read', 'openExternal']) {
+      assert.equal(allowPermission(p, 'app://tally/index.html'), false, p)
+    }
   })
 })
