@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { type BuildOptions, build } from 'esbuild'
 
 const root = join(import.meta.dirname, '..')
-export const OUT_DIR = join(root, 'dist-electron')
+const OUT_DIR = join(root, 'dist-electron')
 
 // Electron 45 runs Node 22.
 const common: BuildOptions = {

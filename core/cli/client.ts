@@ -31,12 +31,17 @@ const ATTEMPT_TIMEOUT_MS = 10_000
 /** About 8 s of retries in all: long enough for a node to restart. */
 const SUBMIT_RETRIES: RetryOptions = { retries: 5, firstDelayMs: 250 }
 
-async function call(
+/**
+ * One call of the node's API with its token: the answer's JSON, or an Error with the node's own
+ * words (a `Transient` one when the node may not have carried it out, or asks to be asked again).
+ */
+export async function callApi(
   t: ApiTarget,
   method: string,
   path: string,
   body?: unknown,
   headers: Readonly<Record<string, string>> = {},
+  timeoutMs = ATTEMPT_TIMEOUT_MS,
 ): Promise<unknown> {
   let res: Response
   let text: string
@@ -49,7 +54,7 @@ async function call(
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+      signal: AbortSignal.timeout(timeoutMs),
     })
     text = await res.text()
   } catch (error) {
@@ -94,7 +99,7 @@ export async function runSubmit(
         if (n === 0) throw error
         throw new Transient((error as Error).message)
       }
-      return call(t, 'POST', '/api/entries', body, { 'idempotency-key': key })
+      return callApi(t, 'POST', '/api/entries', body, { 'idempotency-key': key })
     }, retry)
   } catch (error) {
     if (!(error instanceof Transient)) throw error
@@ -107,7 +112,7 @@ export async function runSubmit(
 }
 
 export async function runStatus(t: ApiTarget): Promise<number> {
-  console.log(JSON.stringify(await call(t, 'GET', '/api/status'), null, 2))
+  console.log(JSON.stringify(await callApi(t, 'GET', '/api/status'), null, 2))
   return 0
 }
 
@@ -120,7 +125,7 @@ export async function runCall(
 ): Promise<number> {
   let answer: unknown
   try {
-    answer = await call(t, method, path, body)
+    answer = await callApi(t, method, path, body)
   } catch (error) {
     // Here a 409 is a refusal (no ledger yet, or one already), not a request still running.
     if (error instanceof Transient) throw new Error(error.message)

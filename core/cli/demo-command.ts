@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline'
 import type { StatusView, TransferRequest } from '../api/types.ts'
 import { DB_FILE } from '../node/node.ts'
 import { createTestnet } from '../node/testnet.ts'
+import { callApi } from './client.ts'
 import { API_FILE } from './node-command.ts'
 import { integer, type Options, UsageError } from './options.ts'
 
@@ -356,18 +357,8 @@ export class Demo {
   async call(i: number, method: string, path: string, body?: unknown): Promise<unknown> {
     const node = this.nodes[i]!
     if (node.api === null || node.token === null) throw new Error(`${node.name} has no API yet`)
-    const res = await fetch(`${node.api}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${node.token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(3_000),
-    })
-    const answer = (await res.json()) as { error?: string }
-    if (!res.ok) throw new Error(answer.error ?? `HTTP ${res.status}`)
-    return answer
+    // Short: a person waits on the answer, from a node that may just have been stopped.
+    return callApi({ url: node.api, token: node.token }, method, path, body, {}, 3_000)
   }
 
   /** Stops every node (SIGTERM, SIGKILL after STOP_MS) and waits until all are gone. */

@@ -44,7 +44,7 @@ export interface ParentPort {
 }
 
 /** How often the tray's figures are read; they are sent only when they change. */
-export const SUMMARY_EVERY_MS = 1_000
+const SUMMARY_EVERY_MS = 1_000
 /** Renderer ports held while the node starts: main sends one per window load. */
 const MAX_WAITING_PORTS = 4
 

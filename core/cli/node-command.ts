@@ -107,7 +107,7 @@ export function uiBuilt(): boolean {
 }
 
 /** Where to open the interface of `api`, or why it cannot be opened, in one line for stderr. */
-export function uiLine(api: ApiServer): string {
+function uiLine(api: ApiServer): string {
   return uiBuilt()
     ? `ui: ${api.url}/#token=${api.token}`
     : `ui: the interface is not built (${UI_DIR} has no index.html); \`npm run build\` builds it`

@@ -21,7 +21,7 @@ import type { Options } from './options.ts'
 const require = createRequire(import.meta.url)
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 /** The product name Electron names the user-data folder after (package.json `productName`). */
-export const PRODUCT_NAME = 'Tally'
+const PRODUCT_NAME = 'Tally'
 
 /** Electron's binary, or why there is none. */
 export type ElectronBinary =
@@ -191,7 +191,7 @@ export async function findElectron(
  * Longest a download may take: about 100 MB at a slow office line's 1 MB/s, with room to spare. A
  * network that neither answers nor refuses (a DNS server with no way out) ends here, not never.
  */
-export const DOWNLOAD_TIMEOUT_MS = 5 * 60_000
+const DOWNLOAD_TIMEOUT_MS = 5 * 60_000
 
 /** Runs Electron's own installer; resolves with what went wrong, in one line, or null. */
 function download(installer: string): Promise<string | null> {

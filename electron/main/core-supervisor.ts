@@ -9,7 +9,13 @@
 import type { CoreSummary, CoreToMain, MainToCore } from '../../core/api/desktop-protocol.ts'
 import type { CoreDownCause } from '../../core/api/port-protocol.ts'
 import { type CoreExit, exitWords, type RestartPolicy } from './restart-policy.ts'
-import type { CoreLife } from './tray-look.ts'
+
+/** Where the core's process stands. */
+export type CoreLife =
+  | { readonly state: 'starting' }
+  | { readonly state: 'running' }
+  /** Not running: `cause.restarting` says whether it is being started again. */
+  | { readonly state: 'down'; readonly cause: CoreDownCause }
 
 /** Electron's `UtilityProcess`, as far as used here; `P` is its port type (MessagePortMain). */
 export interface CoreChild<P> {
@@ -125,7 +131,7 @@ export class CoreSupervisor<P> {
    * when no core runs. Ports are queued by the core until its node is up.
    */
   connect(port: P): boolean {
-    if (this.#child === null || this.#stopping !== null || this.#life.state === 'down') return false
+    if (this.#child === null || this.#stopping !== null) return false
     this.#child.postMessage({ type: 'connect' }, [port])
     return true
   }

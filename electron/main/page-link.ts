@@ -7,7 +7,7 @@
  * Pure: main passes in the supervisor and how to make and send ports.
  */
 import type { CoreDownCause } from '../../core/api/port-protocol.ts'
-import type { CoreLife } from './tray-look.ts'
+import type { CoreLife } from './core-supervisor.ts'
 
 export interface PageLinkDeps<P> {
   readonly supervisor: {

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path'
 import { DESKTOP_NODE_FOLDER } from '../../core/api/desktop-protocol.ts'
 
 /** The switch, as it is given: `--data-dir DIR` or `--data-dir=DIR`. */
-export const DATA_DIR_SWITCH = '--data-dir'
+const DATA_DIR_SWITCH = '--data-dir'
 
 export interface AppPaths {
   /** Electron's userData: Chromium's profile, and the folder the single-instance lock is kept for. */

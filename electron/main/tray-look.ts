@@ -5,16 +5,9 @@
  * not taking part: stopped, starting, or not in a ledger yet).
  */
 import type { CoreSummary } from '../../core/api/desktop-protocol.ts'
-import type { CoreDownCause } from '../../core/api/port-protocol.ts'
+import type { CoreLife } from './core-supervisor.ts'
 
 export type TrayTone = 'committing' | 'noQuorum' | 'offline'
-
-/** Where the core's process stands, as the supervisor sees it. */
-export type CoreLife =
-  | { readonly state: 'starting' }
-  | { readonly state: 'running' }
-  /** Not running: `cause.restarting` says whether it is being started again. */
-  | { readonly state: 'down'; readonly cause: CoreDownCause }
 
 export interface TrayLook {
   readonly tone: TrayTone

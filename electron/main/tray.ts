@@ -6,7 +6,8 @@ import { Menu, nativeImage, Tray } from 'electron'
 import type { CoreSummary } from '../../core/api/desktop-protocol.ts'
 import { drawIcon, ICON_COLOURS } from '../icons/art.ts'
 import { encodePng } from '../icons/png.ts'
-import { type CoreLife, type TrayTone, trayLook } from './tray-look.ts'
+import type { CoreLife } from './core-supervisor.ts'
+import { type TrayTone, trayLook } from './tray-look.ts'
 
 export interface TrayActions {
   open(): void

@@ -16,16 +16,9 @@ ipcRenderer.on(CHANNELS.port, (event) => {
   const port = event.ports[0]
   if (port !== undefined) relay.attach(port as unknown as PortLike)
 })
-ipcRenderer.on(CHANNELS.coreDown, (_event, cause: unknown) => {
-  if (isCause(cause)) relay.detach(cause)
-})
+// Main is trusted and sends a CoreDownCause; the page's transport checks what reaches it anyway.
+ipcRenderer.on(CHANNELS.coreDown, (_event, cause: CoreDownCause) => relay.detach(cause))
 
 const bridge: DesktopBridge = { port: relay.page }
 contextBridge.exposeInMainWorld('tally', bridge)
 ipcRenderer.send(CHANNELS.connect)
-
-function isCause(c: unknown): c is CoreDownCause {
-  if (typeof c !== 'object' || c === null) return false
-  const x = c as Partial<Record<string, unknown>>
-  return typeof x.text === 'string' && typeof x.restarting === 'boolean'
-}

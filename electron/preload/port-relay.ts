@@ -53,10 +53,8 @@ export class PortRelay {
   #wantsStream = false
   /** No core port has come yet, nor a cause from main: requests and `listen` wait. */
   #starting = true
-  /** Requests held while starting, in order. */
+  /** Requests held while starting, in order. A `listen` is held as `#wantsStream`. */
   #held: RendererMessage[] = []
-  /** A `listen` held while starting, owed an answer if the start fails. */
-  #heldListen = false
   /** Events the current core port posted that the page has not acknowledged yet. */
   #owed = 0
   #closed = false
@@ -88,7 +86,6 @@ export class PortRelay {
     this.#core = port
     this.#owed = 0
     this.#starting = false
-    this.#heldListen = false
     port.addEventListener('message', (e) => {
       if (this.#core === port) this.#fromCore(e.data)
     })
@@ -105,17 +102,15 @@ export class PortRelay {
 
   /** The core is not running (main said why, or its port closed). */
   detach(cause: CoreDownCause): void {
+    // What waited for the first core gets its answer now.
+    const heldListen = this.#starting && this.#wantsStream
     this.#cause = cause
     this.#starting = false
     this.#detachPort()
-    // What waited for the first core gets its answer now.
     for (const m of this.#held.splice(0)) {
       if (m.kind === 'request') this.#unreachable(m.id)
     }
-    if (this.#heldListen) {
-      this.#heldListen = false
-      this.#toPage({ v: V, kind: 'link', state: 'down', cause })
-    }
+    if (heldListen) this.#toPage({ v: V, kind: 'link', state: 'down', cause })
   }
 
   #detachPort(): void {
@@ -139,18 +134,14 @@ export class PortRelay {
     const m = data as Partial<RendererMessage> | null
     if (this.#closed || m === null || typeof m !== 'object' || m.v !== V) return
     if (m.kind === 'listen') this.#wantsStream = true
-    else if (m.kind === 'unlisten') {
-      this.#wantsStream = false
-      this.#heldListen = false
-    }
+    else if (m.kind === 'unlisten') this.#wantsStream = false
     const core = this.#core
     if (core === null) {
       if (m.kind === 'request' && typeof m.id === 'number') {
         if (this.#starting && this.#held.length < MAX_HELD) this.#held.push(m as RendererMessage)
         else this.#unreachable(m.id)
-      } else if (m.kind === 'listen') {
-        if (this.#starting) this.#heldListen = true
-        else this.#toPage({ v: V, kind: 'link', state: 'down', cause: this.#cause })
+      } else if (m.kind === 'listen' && !this.#starting) {
+        this.#toPage({ v: V, kind: 'link', state: 'down', cause: this.#cause })
       }
       return
     }

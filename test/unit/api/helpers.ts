@@ -199,11 +199,22 @@ export async function postTogether(
   return answers.map((a) => Number(/^HTTP\/1\.1 (\d{3})/.exec(a)?.[1] ?? 0))
 }
 
-/** Resolves once `check` holds, polling; fails naming `what` after `ms`. */
-export async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+/**
+ * Resolves once `check` holds, polling; fails naming `what` after `ms`, with what `more` says
+ * (a child process's stderr, say).
+ */
+export async function until(
+  what: string,
+  check: () => boolean,
+  ms = 10_000,
+  more = () => '',
+): Promise<void> {
   const end = Date.now() + ms
   while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > end) {
+      const said = more()
+      throw new Error(`timed out waiting for ${what}${said === '' ? '' : `\n${said}`}`)
+    }
     await new Promise((r) => setTimeout(r, 10))
   }
 }

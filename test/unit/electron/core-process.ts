@@ -8,6 +8,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { join } from 'node:path'
 import type { CoreToMain } from '../../../core/api/desktop-protocol.ts'
 import type { PortEvent, PortLike } from '../../../core/api/port-protocol.ts'
+import { until } from '../api/helpers.ts'
 
 /** The switches that keep a test's node on this machine (as `tally node` takes them). */
 export const LOOPBACK = ['--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0'] as const
@@ -69,18 +70,5 @@ export class Core {
       () => this.stderr,
     )
     return this.told.find(match)!
-  }
-}
-
-export async function until(
-  what: string,
-  check: () => boolean,
-  ms = 30_000,
-  more = () => '',
-): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${more()}`)
-    await new Promise((r) => setTimeout(r, 20))
   }
 }

@@ -12,13 +12,13 @@ import {
 } from '../../../core/api/desktop-protocol.ts'
 import {
   type CoreChild,
+  type CoreLife,
   CoreSupervisor,
   KILL_GRACE_MS,
   lastWords,
   STOP_TIMEOUT_MS,
 } from '../../../electron/main/core-supervisor.ts'
 import { RESTART_DELAYS_MS, RestartPolicy } from '../../../electron/main/restart-policy.ts'
-import type { CoreLife } from '../../../electron/main/tray-look.ts'
 
 /** A port, as far as the supervisor sees one: it only hands it on. */
 type FakePort = { readonly name: string }

@@ -17,7 +17,8 @@ import {
 import type { EntryView, EventMessage, SetupView } from '../../../core/api/types.ts'
 import { PortTransport } from '../../../renderer/src/api/port-transport.ts'
 import type { LinkState } from '../../../renderer/src/api/transport.ts'
-import { Core, until } from './core-process.ts'
+import { until } from '../api/helpers.ts'
+import { Core } from './core-process.ts'
 
 const isStatus =
   (kind: 'setup' | 'member') =>
@@ -58,7 +59,7 @@ describe('the desktop core in its own process, over the port', () => {
 
   it('creates a ledger, commits an entry submitted over the port, and streams it, as the window would', async () => {
     transport.listen({ message: (m) => events.push(m), link: (l) => links.push(l) })
-    await until('the stream to open', () => links.some((l) => l.state === 'open'))
+    await until('the stream to open', () => links.some((l) => l.state === 'open'), 30_000)
     const created = await transport.request({
       method: 'POST',
       path: '/api/ledger',
@@ -78,8 +79,13 @@ describe('the desktop core in its own process, over the port', () => {
     })
     assert.equal(submitted.status, 202, JSON.stringify(submitted.body))
     const id = (submitted.body as { id: string }).id
-    await until('the entry to commit', () =>
-      events.some((e) => e.type === 'entry' && e.entry.id === id && e.entry.status === 'committed'),
+    await until(
+      'the entry to commit',
+      () =>
+        events.some(
+          (e) => e.type === 'entry' && e.entry.id === id && e.entry.status === 'committed',
+        ),
+      30_000,
     )
     const read = await transport.request({ method: 'GET', path: `/api/entries/${id}` })
     assert.equal((read.body as EntryView).status, 'committed')
@@ -92,10 +98,13 @@ describe('the desktop core in its own process, over the port', () => {
     })
     assert.equal((again.body as { id: string }).id, id)
     // And the tray's figures move with the ledger.
-    await until('the figures to show the height', () =>
-      core.told.some(
-        (m) => m.type === 'status' && m.status.kind === 'member' && m.status.height >= 1,
-      ),
+    await until(
+      'the figures to show the height',
+      () =>
+        core.told.some(
+          (m) => m.type === 'status' && m.status.kind === 'member' && m.status.height >= 1,
+        ),
+      30_000,
     )
   })
 

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { CoreDownCause } from '../../../core/api/port-protocol.ts'
+import type { CoreLife } from '../../../electron/main/core-supervisor.ts'
 import { PageLink } from '../../../electron/main/page-link.ts'
-import type { CoreLife } from '../../../electron/main/tray-look.ts'
 
 type Port = { readonly n: number; closed: boolean }
 

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { CoreSummary } from '../../../core/api/desktop-protocol.ts'
-import { type CoreLife, MAX_TOOLTIP, trayLook } from '../../../electron/main/tray-look.ts'
+import type { CoreLife } from '../../../electron/main/core-supervisor.ts'
+import { MAX_TOOLTIP, trayLook } from '../../../electron/main/tray-look.ts'
 
 const running: CoreLife = { state: 'running' }
 
