@@ -209,9 +209,12 @@ async function startNode(): Promise<Api> {
     { encoding: 'utf8' },
   )
   if (made.status !== 0) throw new Error(`tally testnet failed: ${made.stderr}${made.stdout}`)
-  const proc = spawn(process.execPath, [BIN, 'node', '--data', join(dir, 'node0')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  // --stop-on-stdin-eof: the node goes with the bench however the bench ends.
+  const proc = spawn(
+    process.execPath,
+    [BIN, 'node', '--data', join(dir, 'node0'), '--stop-on-stdin-eof'],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  )
   child = proc
   const log: string[] = []
   createInterface({ input: proc.stderr! }).on('line', (line) => {

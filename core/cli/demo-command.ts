@@ -254,8 +254,18 @@ export class Demo {
     node.log.length = 0
     const child = spawn(
       process.execPath,
-      [BIN, 'node', '--data', node.dir, '--no-mdns', '--token-file', join(node.dir, TOKEN_FILE)],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      [
+        BIN,
+        'node',
+        '--data',
+        node.dir,
+        '--no-mdns',
+        '--token-file',
+        join(node.dir, TOKEN_FILE),
+        // No node outlives the demo, even one SIGKILLed: the pipe on stdin ends with it.
+        '--stop-on-stdin-eof',
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
     )
     this.#procs[i] = child
     this.#onSpawn(child)

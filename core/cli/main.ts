@@ -16,6 +16,8 @@ const USAGE = `usage: tally <command> [options]
             --data DIR [--listen MULTIADDR]... [--peer MULTIADDR]... [--api-port P]
             [--mdns | --no-mdns]   (LAN discovery; on unless the settings say otherwise)
             [--token-file F]       (the API token kept in F, not a new one at each start)
+            [--stop-on-stdin-eof]  (stop when standard input closes: a parent that holds
+                                    the pipe takes the node with it, even when SIGKILLed)
   setup     where a running node stands: its ledger, or the ledgers it can see on the LAN
   create    make a ledger with this machine as its only member
             --name NAME [--fault-model crash|byzantine]
@@ -152,6 +154,7 @@ const NODE_OPTIONS: OptionSpec = {
   'no-mdns': { type: 'boolean' },
   'test-hooks': { type: 'boolean' },
   'token-file': { type: 'string' },
+  'stop-on-stdin-eof': { type: 'boolean' },
 }
 const TESTNET_OPTIONS: OptionSpec = {
   nodes: { type: 'string' },

@@ -134,7 +134,10 @@ export async function runNode(o: Options): Promise<number> {
     serveUi: true,
   })
   const { machine, api } = node
-  const stopped = untilSignal('tally node')
+  const watchStdin = o['stop-on-stdin-eof'] === true
+  const stopped = watchStdin
+    ? Promise.race([untilSignal('tally node'), untilStdinEnds('tally node')])
+    : untilSignal('tally node')
   console.log(
     JSON.stringify({
       event: 'ready',
@@ -156,6 +159,8 @@ export async function runNode(o: Options): Promise<number> {
   }
   const outcome = await Promise.race([stopped.then(() => null), node.failed])
   await node.close()
+  // A stdin still being read would keep the process alive after the node closed.
+  if (watchStdin) process.stdin.destroy()
   if (outcome !== null) {
     console.error(`tally node: stopped: ${outcome.message}`)
     return 1
@@ -176,6 +181,25 @@ export function untilSignal(name: string): Promise<void> {
     }
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
+  })
+}
+
+/**
+ * Resolves when standard input reaches its end or fails, saying so on stderr under `name`. A
+ * parent that spawns the node with a pipe on stdin takes the node down with it when it exits,
+ * however it exits: the kernel closes the pipe even after a SIGKILL, which no signal handler of
+ * the parent can cover.
+ */
+function untilStdinEnds(name: string): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      console.error(`${name}: standard input closed, stopping`)
+      resolve()
+    }
+    process.stdin.once('end', stop)
+    process.stdin.once('error', stop)
+    // What the parent writes means nothing; reading it is how the end is seen.
+    process.stdin.on('data', () => {})
   })
 }
 

@@ -21,7 +21,7 @@ import { DB_FILE } from '../../core/node/node.ts'
 import { createTestnet, type TestnetNode } from '../../core/node/testnet.ts'
 import { Store } from '../../core/store/store.ts'
 
-const BIN = resolve(import.meta.dirname, '../../bin/tally.js')
+export const BIN = resolve(import.meta.dirname, '../../bin/tally.js')
 
 /** Every node process any Cluster here started that has not exited yet. */
 const live = new Set<ChildProcess>()
@@ -191,8 +191,19 @@ export class Cluster {
     if (this.#procs[i] !== null) throw new Error(`node${i} runs already`)
     const child = spawn(
       process.execPath,
-      [...this.#nodeFlags, BIN, 'node', '--data', this.nodes[i]!.dir, '--test-hooks', ...extraArgs],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.#env } },
+      [
+        ...this.#nodeFlags,
+        BIN,
+        'node',
+        '--data',
+        this.nodes[i]!.dir,
+        '--test-hooks',
+        // The pipe on stdin ends when this process does, even by SIGKILL, which `killAllNodes`
+        // cannot see: the node then stops by itself.
+        '--stop-on-stdin-eof',
+        ...extraArgs,
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...this.#env } },
     )
     this.#procs[i] = child
     live.add(child)

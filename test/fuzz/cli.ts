@@ -13,8 +13,8 @@ const HELP = `usage: npm run fuzz -- [--cases N] [--seed S] [--only NAME] [--rea
 
 Feeds N cases (default 100,000) of random bytes, random JSON and mutated valid encodings to every
 decoder (gossip messages, sync requests and answers, direct frames, entries, blocks, commits, the
-genesis, votes, proposals, write-ahead records, vote-log slots, API bodies and queries), split by
-weight. A crash is an exception other than the decoder's own rejection, an accepted input that
+genesis, votes, proposals, write-ahead records, vote-log slots, join requests and answers, API
+bodies and queries), split by weight. A crash is an exception other than the decoder's own rejection, an accepted input that
 re-encodes to other bytes or breaks a bound, or buffers allocated beyond what the input holds.
 --seed repeats a run (the default is printed); --only runs the targets whose name contains NAME;
 --reasons lists every class of rejection; --replay runs one case a crash report printed.`

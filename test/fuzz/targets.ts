@@ -1,6 +1,7 @@
 /** Every decoder of input from outside the process, or from a disk a crash may have torn. */
 import type { FuzzTarget } from './engine.ts'
 import { apiTargets } from './targets/api.ts'
+import { joinTargets } from './targets/join.ts'
 import { ledgerTargets } from './targets/ledger.ts'
 import { voteLogTargets } from './targets/vote-log.ts'
 import { walTargets } from './targets/wal.ts'
@@ -11,6 +12,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   ...ledgerTargets,
   ...walTargets,
   ...voteLogTargets,
+  ...joinTargets,
   ...apiTargets,
 ]
 

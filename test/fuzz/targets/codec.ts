@@ -16,15 +16,19 @@ export interface Codec<T> {
   readonly check: (value: T) => void
 }
 
-/** Decodes `bytes`: the value, or the rejection. Any other exception is let through (a crash). */
+/**
+ * Decodes `bytes`: the value, or the rejection (`refusal`, the decoder's own error class). Any
+ * other exception is let through (a crash).
+ */
 export function decodeOrReject<T>(
   decode: (bytes: Uint8Array) => T,
   bytes: Uint8Array,
+  refusal: abstract new (...args: never[]) => Error = DecodeError,
 ): { value: T } | Verdict {
   try {
     return { value: allocationBounded(bytes.length, () => decode(bytes)) }
   } catch (error) {
-    if (error instanceof DecodeError) return rejected(error.message)
+    if (error instanceof refusal) return rejected(error.message)
     throw error
   }
 }
