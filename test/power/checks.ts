@@ -1,10 +1,12 @@
 /**
  * The promises a power cut must not break, checked on the nodes' own database files once they
  * have stopped: one chain everywhere, no reported block replaced, every acknowledged entry final
- * exactly once on every node.
+ * exactly once on every node, and no transfer stored twice (a retry with its key that made a
+ * second entry).
  */
+import { MAX_PAGE } from '../../core/store/index.ts'
 import { Store } from '../../core/store/store.ts'
-import type { Acknowledged } from './load.ts'
+import { type Acknowledged, MEMO_PREFIX } from './load.ts'
 import type { Reported } from './reported.ts'
 
 interface Chain {
@@ -31,6 +33,7 @@ export function checkLedgers(
     violations.push(...sameChain(chains))
     violations.push(...reportedKept(chains, reported))
     violations.push(...entriesFinal(chains, acknowledged))
+    violations.push(...onceEach(chains))
   } finally {
     for (const c of chains) c.store.close()
   }
@@ -111,6 +114,33 @@ function entriesFinal(
     }
     if (missing > 5)
       out.push(`… and ${missing - 5} more acknowledged entries not final on node${c.node}`)
+  }
+  return out
+}
+
+/** Every transfer the load made is one entry on each node: its memo is on one entry only. */
+function onceEach(chains: readonly Chain[]): string[] {
+  const out: string[] = []
+  for (const c of chains) {
+    const seen = new Map<string, string>()
+    let twice = 0
+    for (let before: number | undefined; ; ) {
+      const page = c.store.entries({ limit: MAX_PAGE, ...(before === undefined ? {} : { before }) })
+      for (const { entry } of page.entries) {
+        const body = entry.entry.body
+        if (body.kind !== 'transfer' || !body.memo.startsWith(MEMO_PREFIX)) continue
+        const first = seen.get(body.memo)
+        if (first === undefined) seen.set(body.memo, entry.id)
+        else if (twice++ < 5) {
+          out.push(
+            `transfer "${body.memo}" is two entries on node${c.node}: ${first.slice(0, 8)} and ${entry.id.slice(0, 8)}`,
+          )
+        }
+      }
+      if (page.next === null) break
+      before = page.next
+    }
+    if (twice > 5) out.push(`… and ${twice - 5} more transfers stored twice on node${c.node}`)
   }
   return out
 }

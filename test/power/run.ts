@@ -204,6 +204,8 @@ class PowerRun {
       await this.#until(`every node at height ${target}`, async () =>
         (await this.#statuses()).every((s) => s !== null && s.height >= target),
       )
+      // What each answered 202 before the cut, its key included, is still there.
+      for (const i of nodes) await this.#load.askAgain(i)
       return true
     } catch (error) {
       this.violations.push(`${(error as Error).message}; ${await this.#describe()}`)
@@ -233,6 +235,7 @@ class PowerRun {
     this.#reported.close()
     await this.#cluster.stopAll()
     const files = this.#cluster.nodes.map((n) => join(n.dir, DB_FILE))
+    this.violations.push(...this.#load.violations)
     this.violations.push(...checkLedgers(files, this.#reported, this.#load.acknowledged))
   }
 
@@ -243,7 +246,7 @@ class PowerRun {
 
   summary(): string {
     const k = this.#kinds
-    return `${k.single} single-node cuts, ${k.all} all-node cuts, ${k.torn} torn vote-log writes; ${this.#load.acknowledged.size} entries acknowledged, ${this.#reported.blocks.size} blocks reported, ${this.#load.failed} requests cut off`
+    return `${k.single} single-node cuts, ${k.all} all-node cuts, ${k.torn} torn vote-log writes; ${this.#load.acknowledged.size} entries acknowledged, ${this.#reported.blocks.size} blocks reported, ${this.#load.failed} requests cut off; ${this.#load.retried} sent again with their key after a lost answer (${this.#load.replayed} of them replayed: stored before the cut), ${this.#load.askedAgain} acknowledged requests sent again after a cut`
   }
 
   async tearDown(): Promise<void> {
