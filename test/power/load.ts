@@ -86,9 +86,12 @@ export class Load {
    * the entries and their key are on disk, so a cut cannot have taken either.
    */
   async askAgain(i: number): Promise<void> {
-    for (const r of this.#recent.get(i) ?? []) {
-      const o = await this.#post(r)
-      if (o.kind === 'lost' || o.kind === 'unsent') return // cut again meanwhile
+    // All at once: the run waits for them after every cut.
+    const asked = await Promise.all(
+      [...(this.#recent.get(i) ?? [])].map(async (r) => ({ r, o: await this.#post(r) })),
+    )
+    for (const { r, o } of asked) {
+      if (o.kind === 'lost' || o.kind === 'unsent') continue // cut again meanwhile
       this.askedAgain++
       if (o.kind === 'refused') {
         this.violations.push(
