@@ -2,6 +2,8 @@
  * Steady submissions to whichever nodes are up, as the office's users would make them: single
  * transfers and batches, some that commit and some that overdraw and are rejected. Every entry a
  * node answered 202 for is kept: those are the promises the power-cut checks hold the ledger to.
+ * Every request carries an Idempotency-Key, and is retried with it as a user would when a cut
+ * lost its answer; a node back from a cut must replay what it acknowledged before.
  */
 import type { BatchResponse, SubmitResponse, TransferRequest } from '../../core/api/types.ts'
 import type { Cluster, Ready } from '../cluster/harness.ts'
