@@ -5,23 +5,15 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, test } from 'node:test'
+import { isAlive } from '../lan/netns.ts'
 import { BIN, Cluster, type Ready, until } from './harness.ts'
 
 const c = Cluster.create({ nodes: 1 })
 after(() => c.destroy())
-
-/** Whether `pid` runs: a zombie nobody reaped (its parent gone) has ended too. */
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return false
-  }
-}
 
 // The parent, as the bench starts a node: stdin, stdout and stderr pipes it holds. It passes
 // the node's stdout on to us, so that its ready line reaches the test; once the parent is gone,
@@ -58,13 +50,13 @@ test('a node whose parent is SIGKILLed stops by itself, cleanly, and removes its
 
     parent.kill('SIGKILL')
     await until('the node to stop after its parent died', () =>
-      running(nodePid) ? undefined : true,
+      isAlive(nodePid) ? undefined : true,
     )
     // A clean stop closes the node, which removes api.json. A crash would leave it: one on the
     // first write to the stderr the dead parent held, say (EPIPE), before it was ignored.
     assert.ok(!existsSync(apiFile), `api.json is left behind:\n${log.join('\n')}`)
   } finally {
     parent.kill('SIGKILL')
-    if (nodePid !== 0 && running(nodePid)) process.kill(nodePid, 'SIGKILL')
+    if (nodePid !== 0 && isAlive(nodePid)) process.kill(nodePid, 'SIGKILL')
   }
 })
